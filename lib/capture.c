@@ -1,0 +1,180 @@
+/* capture.c — building capture events, masking secrets, escaping bytes. */
+#include <string.h>
+#include <strings.h>
+#include <openssl/sha.h>
+#include <openssl/evp.h>
+#include "capture.h"
+#include "clock.h"
+
+json_t *capture_event(const char *kind, const char *id, int64_t wall_us)
+{
+    char ts[RFC3339_LEN];
+    clock_rfc3339(wall_us, ts);
+    return json_pack("{s:i, s:s, s:s, s:s}", "v", CAPTURE_VERSION,
+                     "event", kind, "id", id, "ts", ts);
+}
+
+int capture_utf8_valid(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s, *e = p + n;
+    while (p < e) {
+        unsigned c = *p;
+        if (c < 0x80) { p++; continue; }
+        size_t k; unsigned min, cp;
+        if ((c & 0xE0) == 0xC0) { k = 1; cp = c & 0x1F; min = 0x80; }
+        else if ((c & 0xF0) == 0xE0) { k = 2; cp = c & 0x0F; min = 0x800; }
+        else if ((c & 0xF8) == 0xF0) { k = 3; cp = c & 0x07; min = 0x10000; }
+        else return 0;
+        if ((size_t)(e - p) <= k) return 0;
+        for (size_t i = 1; i <= k; i++) {
+            if ((p[i] & 0xC0) != 0x80) return 0;
+            cp = (cp << 6) | (p[i] & 0x3F);
+        }
+        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+        p += k + 1;
+    }
+    return 1;
+}
+
+int capture_base64(buf_t *out, const char *p, size_t n)
+{
+    size_t need = 4 * ((n + 2) / 3) + 1;
+    char tmp[4096];
+    /* encode in slices of 3072 input bytes → 4096 output bytes */
+    while (n > 0) {
+        size_t take = n > 3072 ? 3072 : n;
+        int len = EVP_EncodeBlock((unsigned char *)tmp, (const unsigned char *)p, (int)take);
+        if (len < 0 || buf_append(out, tmp, (size_t)len) < 0) return -1;
+        p += take; n -= take;
+    }
+    (void)need;
+    return 0;
+}
+
+int capture_set_bytes(json_t *ev, const char *key, const char *enc_key,
+                      const char *p, size_t n)
+{
+    if (capture_utf8_valid(p, n)) {
+        json_t *s = json_stringn_nocheck(p, n);
+        return s ? json_object_set_new(ev, key, s) : -1;
+    }
+    buf_t b; buf_init(&b, 0);
+    int rc = capture_base64(&b, p, n);
+    if (rc == 0) {
+        rc = json_object_set_new(ev, key, json_stringn_nocheck(buf_ptr(&b), buf_len(&b)));
+        if (rc == 0) rc = json_object_set_new(ev, enc_key, json_string("base64"));
+    }
+    buf_free(&b);
+    return rc;
+}
+
+static const char *const secret_headers[] = {
+    "authorization", "proxy-authorization", "x-api-key", "api-key",
+    "x-goog-api-key", "cookie", "set-cookie", NULL
+};
+
+int capture_is_secret(const char *name, size_t len)
+{
+    for (int i = 0; secret_headers[i]; i++)
+        if (strlen(secret_headers[i]) == len && strncasecmp(secret_headers[i], name, len) == 0)
+            return 1;
+    return 0;
+}
+
+void capture_mask(const char *value, size_t len, char out[CAPTURE_MASK_LEN])
+{
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    static const char hex[] = "0123456789abcdef";
+    SHA256((const unsigned char *)value, len, md);
+    memcpy(out, "[masked sha256:", 15);
+    for (int i = 0; i < 6; i++) {
+        out[15 + 2 * i] = hex[md[i] >> 4];
+        out[16 + 2 * i] = hex[md[i] & 15];
+    }
+    out[27] = ']';
+    out[28] = 0;
+}
+
+static json_t *header_value(const char *name, size_t nlen, const char *value, size_t vlen)
+{
+    if (capture_is_secret(name, nlen)) {
+        char m[CAPTURE_MASK_LEN];
+        capture_mask(value, vlen, m);
+        return json_string(m);
+    }
+    json_t *s = json_stringn(value, vlen);
+    if (s) return s;
+    /* not UTF-8 (obs-text): keep the bytes as Latin-1 code points */
+    buf_t b; buf_init(&b, 0);
+    for (size_t i = 0; i < vlen; i++) {
+        unsigned char c = (unsigned char)value[i];
+        char u[2];
+        if (c < 0x80) { if (buf_append(&b, &value[i], 1) < 0) break; continue; }
+        u[0] = (char)(0xC0 | (c >> 6)); u[1] = (char)(0x80 | (c & 0x3F));
+        if (buf_append(&b, u, 2) < 0) break;
+    }
+    s = json_stringn(buf_ptr(&b), buf_len(&b));
+    buf_free(&b);
+    return s;
+}
+
+int capture_add_header(json_t *arr, const char *name, size_t nlen,
+                       const char *value, size_t vlen)
+{
+    json_t *n = json_stringn(name, nlen);
+    json_t *v = header_value(name, nlen, value, vlen);
+    if (!n || !v) { json_decref(n); json_decref(v); return -1; }
+    json_t *pair = json_array();
+    json_array_append_new(pair, n);
+    json_array_append_new(pair, v);
+    return json_array_append_new(arr, pair);
+}
+
+static int dump_cb(const char *p, size_t n, void *data)
+{
+    return buf_append((buf_t *)data, p, n);
+}
+
+int capture_dump(const json_t *ev, buf_t *out)
+{
+    size_t before = buf_len(out);
+    if (json_dump_callback(ev, dump_cb, out, JSON_COMPACT) < 0 ||
+        buf_append(out, "\n", 1) < 0) {
+        out->len = before; /* never leave half a line */
+        return -1;
+    }
+    return 0;
+}
+
+int capture_escape(buf_t *out, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    if (!capture_utf8_valid(s, n)) return 1;
+    size_t before = buf_len(out);
+    const char *run = s, *end = s + n;
+    for (const char *p = s; p < end; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        if (p > run && buf_append(out, run, (size_t)(p - run)) < 0) goto full;
+        char e[6] = { '\\', 0, 0, 0, 0, 0 };
+        size_t el = 2;
+        switch (c) {
+        case '"': e[1] = '"'; break;
+        case '\\': e[1] = '\\'; break;
+        case '\n': e[1] = 'n'; break;
+        case '\r': e[1] = 'r'; break;
+        case '\t': e[1] = 't'; break;
+        case '\b': e[1] = 'b'; break;
+        case '\f': e[1] = 'f'; break;
+        default:
+            e[1] = 'u'; e[2] = '0'; e[3] = '0'; e[4] = hex[c >> 4]; e[5] = hex[c & 15]; el = 6;
+        }
+        if (buf_append(out, e, el) < 0) goto full;
+        run = p + 1;
+    }
+    if (end > run && buf_append(out, run, (size_t)(end - run)) < 0) goto full;
+    return 0;
+full:
+    out->len = before;
+    return -1;
+}

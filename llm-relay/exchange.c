@@ -1,0 +1,597 @@
+/* exchange.c — one exchange's life: routing the request, the capture
+ * events (request, response, chunk, end) and the only place they leave
+ * from, the client buffer with backpressure, usage and timings, hang-ups,
+ * timeouts and shutdown. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <zlib.h>
+#include <arpa/inet.h>
+#include <sys/epoll.h>
+#include "relay.h"
+#include "capture.h"
+#include "clock.h"
+
+#define PIECE_MAX   (64u << 10)   /* non-SSE body pieces are coalesced up to this */
+#define USAGE_MAX   (8u << 20)    /* non-SSE body kept to read usage from */
+
+static buf_t scratch;             /* one event being formatted (single-threaded) */
+
+int64_t ex_now_us(const exchange_t *ex) { return clock_mono_us() - ex->t0_mono; }
+
+const char *ex_outcome_name(enum outcome o)
+{
+    static const char *const n[] = { "ok", "upstream_error", "timeout", "client_closed",
+                                     "aborted", "relay_error" };
+    return n[o];
+}
+
+exchange_t *ex_new(relay_t *r, const char *uri)
+{
+    exchange_t *ex = calloc(1, sizeof *ex);
+    if (!ex) return NULL;
+    ex->r = r;
+    ex->t0_wall = clock_wall_us();
+    ex->t0_mono = clock_mono_us();
+    if (id_new(ex->t0_wall, ex->id) < 0 || !(ex->uri = strdup(uri ? uri : "/"))) { free(ex); return NULL; }
+    buf_init(&ex->body, r->conf->max_request_body);
+    buf_init(&ex->out, 0);
+    buf_init(&ex->piece, 0);
+    buf_init(&ex->usage_copy, USAGE_MAX);
+    ex->ttfb_us = ex->ttft_us = -1;
+    ex->content_length = -1;
+    ex->client_fd = -1;
+    ex->last_io_mono = ex->t0_mono;
+    usage_init(&ex->usage);
+    return ex;
+}
+
+static void unwatch_client(exchange_t *ex)
+{
+    if (ex->client_fd_watched) { loop_del(ex->r, &ex->cw); ex->client_fd_watched = 0; }
+}
+
+static void deactivate(exchange_t *ex)
+{
+    relay_t *r = ex->r;
+    if (!ex->activated) return;
+    if (ex->prev) ex->prev->next = ex->next; else r->active = ex->next;
+    if (ex->next) ex->next->prev = ex->prev;
+    ex->next = ex->prev = NULL;
+    ex->activated = 0;
+    r->nactive--;
+}
+
+void ex_activate(exchange_t *ex)
+{
+    relay_t *r = ex->r;
+    if (ex->activated) return;
+    ex->activated = 1;
+    ex->next = r->active;
+    if (r->active) r->active->prev = ex;
+    r->active = ex;
+    r->nactive++;
+}
+
+void ex_free(exchange_t *ex)
+{
+    if (!ex) return;
+    unwatch_client(ex);
+    deactivate(ex);
+    if (ex->easy) upstream_cancel(ex);
+    curl_slist_free_all(ex->up_headers);
+    upstream_forget(ex);
+    hdr_free_all(ex->qh, ex->nqh);
+    hdr_free_all(ex->rh, ex->nrh);
+    buf_free(&ex->body); buf_free(&ex->out); buf_free(&ex->piece); buf_free(&ex->usage_copy);
+    if (ex->sse) sse_free(ex->sse);
+    if (ex->zsse) sse_free(ex->zsse);
+    if (ex->zs) { inflateEnd(ex->zs); free(ex->zs); }
+    free(ex->uri); free(ex->method); free(ex->model); free(ex->up_url); free(ex->up_body);
+    free(ex->relay_body); free(ex->client_request_id);
+    free(ex);
+}
+
+/* ---- emitting events ---- */
+
+static void put_line(exchange_t *ex, buf_t *line)
+{
+    if (sink_put(ex->r->sink, buf_ptr(line), buf_len(line)) == 1) ex->dropped++;
+    buf_reset(line);
+}
+
+static void emit_json(exchange_t *ex, json_t *ev)
+{
+    if (ev && capture_dump(ev, &scratch) == 0) put_line(ex, &scratch);
+    else ex->dropped++;
+    json_decref(ev);
+}
+
+static json_t *headers_json(const hdr_t *h, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+        capture_add_header(a, h[i].name, strlen(h[i].name), h[i].value, h[i].vlen);
+    return a;
+}
+
+/* One chunk event, formatted by hand: no allocation per chunk. */
+static void emit_chunk(exchange_t *ex, const char *p, size_t n, int sse,
+                       const char *name, size_t name_len, int withheld, int truncated)
+{
+    if (ex->capture_truncated) return;
+    if (ex->captured_bytes + n > ex->r->conf->capture_max_body) { ex->capture_truncated = 1; return; }
+    ex->captured_bytes += n;
+    char head[256], ts[RFC3339_LEN];
+    clock_rfc3339(clock_wall_us(), ts);
+    buf_t *b = &scratch;
+    int hl = snprintf(head, sizeof head,
+                      "{\"v\":%d,\"event\":\"chunk\",\"id\":\"%s\",\"ts\":\"%s\",\"seq\":%llu,\"t_us\":%lld,\"sse\":%s",
+                      CAPTURE_VERSION, ex->id, ts, (unsigned long long)ex->seq++,
+                      (long long)ex_now_us(ex), sse ? "true" : "false");
+    buf_append(b, head, (size_t)hl);
+    if (withheld) buf_append_str(b, ",\"withheld\":true");
+    if (truncated) buf_append_str(b, ",\"truncated\":true");
+    if (name_len && capture_utf8_valid(name, name_len)) {
+        buf_append_str(b, ",\"event_name\":\"");
+        capture_escape(b, name, name_len);
+        buf_append_str(b, "\"");
+    }
+    buf_append_str(b, ",\"data\":\"");
+    int rc = capture_escape(b, p, n);
+    if (rc == 1) {
+        capture_base64(b, p, n);
+        buf_append_str(b, "\",\"data_encoding\":\"base64\"}\n");
+    } else {
+        buf_append_str(b, "\"}\n");
+    }
+    put_line(ex, b);
+}
+
+static json_t *native_error(int protocol, const char *type, const char *msg)
+{
+    if (protocol == PROTO_ANTHROPIC)
+        return json_pack("{s:s, s:{s:s, s:s}}", "type", "error", "error", "type", type, "message", msg);
+    return json_pack("{s:{s:s, s:s, s:n, s:n}}", "error", "message", msg, "type", type, "param", "code");
+}
+
+/* ---- the request ---- */
+
+static int body_is_json_object(const buf_t *b)
+{
+    const char *p = buf_ptr(b), *e = p + buf_len(b);
+    while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) p++;
+    return p < e && *p == '{';
+}
+
+static const char *path_end(const char *uri, char *path, size_t cap, const char **query)
+{
+    const char *q = strchr(uri, '?');
+    size_t n = q ? (size_t)(q - uri) : strlen(uri);
+    if (n >= cap) n = cap - 1;
+    memcpy(path, uri, n); path[n] = 0;
+    *query = q ? q + 1 : NULL;
+    return path;
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && !strcmp(s + a - b, suffix);
+}
+
+/* Ask an OpenAI-compatible stream for usage when the client did not. */
+static void maybe_inject_usage(exchange_t *ex, json_t *root, const char *rest)
+{
+    if (!ex->stream || ex->up->protocol != PROTO_OPENAI || ex->protocol != PROTO_OPENAI ||
+        !ex->up->inject_stream_usage || strcmp(ex->method, "POST") ||
+        !(ends_with(rest, "/chat/completions") || ends_with(rest, "/completions")))
+        return;
+    json_t *so = json_object_get(root, "stream_options");
+    if (so && json_is_true(json_object_get(so, "include_usage"))) return;
+    if (!so) {                      /* insert before the final '}': all other bytes unchanged */
+        const char *b = buf_ptr(&ex->body);
+        size_t n = buf_len(&ex->body);
+        while (n > 0 && (b[n - 1] == ' ' || b[n - 1] == '\n' || b[n - 1] == '\r' || b[n - 1] == '\t')) n--;
+        if (n == 0 || b[n - 1] != '}') return;
+        static const char add[] = ",\"stream_options\":{\"include_usage\":true}";
+        size_t k = n - 1, len = buf_len(&ex->body);
+        ex->up_body = malloc(len + sizeof add);
+        if (!ex->up_body) return;
+        memcpy(ex->up_body, b, k);
+        memcpy(ex->up_body + k, add, sizeof add - 1);
+        memcpy(ex->up_body + k + sizeof add - 1, b + k, len - k);
+        ex->up_body_len = len + sizeof add - 1;
+    } else if (json_is_object(so)) {
+        json_object_set_new(so, "include_usage", json_true());
+        ex->up_body = json_dumps(root, JSON_COMPACT);
+        if (!ex->up_body) return;
+        ex->up_body_len = strlen(ex->up_body);
+    } else {
+        return;
+    }
+    ex->withhold_usage = 1;
+}
+
+static void write_request_event(exchange_t *ex, const char *path, const char *query)
+{
+    char client[80] = "";
+    const union MHD_ConnectionInfo *ci = ex->conn ?
+        MHD_get_connection_info(ex->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS) : NULL;
+    if (ci && ci->client_addr) {
+        char host[64] = "";
+        const struct sockaddr *sa = ci->client_addr;
+        if (sa->sa_family == AF_INET) {
+            const struct sockaddr_in *s4 = (const void *)sa;
+            inet_ntop(AF_INET, &s4->sin_addr, host, sizeof host);
+            snprintf(client, sizeof client, "%s:%u", host, ntohs(s4->sin_port));
+        } else if (sa->sa_family == AF_INET6) {
+            const struct sockaddr_in6 *s6 = (const void *)sa;
+            inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof host);
+            snprintf(client, sizeof client, "[%s]:%u", host, ntohs(s6->sin6_port));
+        }
+    }
+    (void)query;
+    json_t *ev = capture_event("request", ex->id, ex->t0_wall);
+    json_object_set_new(ev, "method", json_string(ex->method ? ex->method : ""));
+    capture_set_bytes(ev, "uri", "uri_encoding", ex->uri, strlen(ex->uri));
+    capture_set_bytes(ev, "path", "path_encoding", path, strlen(path));
+    json_object_set_new(ev, "client", json_string(client));
+    json_object_set_new(ev, "headers", headers_json(ex->qh, ex->nqh));
+    json_object_set_new(ev, "protocol", json_string(ex->protocol == PROTO_ANTHROPIC ? "anthropic" : "openai"));
+    json_object_set_new(ev, "route", ex->route ? json_string(ex->route->name) : json_null());
+    json_object_set_new(ev, "upstream", ex->up ? json_string(ex->up->url) : json_null());
+    json_object_set_new(ev, "upstream_url", ex->up_url ? json_string(ex->up_url) : json_null());
+    json_object_set_new(ev, "model", ex->model ? json_string(ex->model) : json_null());
+    json_object_set_new(ev, "stream", json_boolean(ex->stream));
+    if (ex->client_request_id) json_object_set_new(ev, "client_request_id", json_string(ex->client_request_id));
+    const char *ro = hdr_get(ex->qh, ex->nqh, "x-replay-of");
+    if (ro) json_object_set_new(ev, "replay_of", json_string(ro));
+    size_t n = buf_len(&ex->body), keep = n;
+    int truncated = n > ex->r->conf->capture_max_body;
+    if (truncated) {
+        keep = ex->r->conf->capture_max_body;
+        const unsigned char *b = (const unsigned char *)buf_ptr(&ex->body);
+        while (keep > 0 && (b[keep] & 0xC0) == 0x80) keep--;   /* cut at a character */
+    }
+    capture_set_bytes(ev, "body", "body_encoding", buf_ptr(&ex->body), keep);
+    json_object_set_new(ev, "body_size", json_integer((json_int_t)ex->body_seen));
+    json_object_set_new(ev, "body_truncated", json_boolean(truncated));
+    json_object_set_new(ev, "body_json", json_boolean(ex->body_json));
+    json_t *ch = json_array();
+    if (ex->withhold_usage) json_array_append_new(ch, json_string("stream_options.include_usage"));
+    json_object_set_new(ev, "upstream_changes", ch);
+    emit_json(ex, ev);
+    ex->request_written = 1;
+    ex_activate(ex);
+}
+
+static void watch_client(exchange_t *ex)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(ex->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (!ci) return;
+    ex->cw.kind = W_CLIENT; ex->cw.fd = ci->connect_fd; ex->cw.ptr = ex;
+    if (loop_add(ex->r, &ex->cw, EPOLLRDHUP) == 0) ex->client_fd_watched = 1;
+}
+
+void ex_capture_request(exchange_t *ex)
+{
+    char path[4096];
+    const char *query, *rest = NULL;
+    path_end(ex->uri, path, sizeof path, &query);
+    json_t *root = NULL;
+    if (buf_len(&ex->body) && body_is_json_object(&ex->body)) {
+        root = json_loadb(buf_ptr(&ex->body), buf_len(&ex->body), 0, NULL);
+        if (json_is_object(root)) {
+            ex->body_json = 1;
+            json_t *m = json_object_get(root, "model");
+            if (json_is_string(m)) ex->model = strdup(json_string_value(m));
+            ex->stream = json_is_true(json_object_get(root, "stream"));
+        }
+    }
+    ex->route = route_pick(ex->r->conf, ex->protocol, path, ex->model, &rest);
+    if (!ex->route) {
+        json_decref(root);
+        char msg[300];
+        if (ex->model) snprintf(msg, sizeof msg, "no route for model '%.200s'", ex->model);
+        else snprintf(msg, sizeof msg, "no route for %.200s", path);
+        ex_relay_error(ex, 404, ex->protocol == PROTO_ANTHROPIC ? "not_found_error" : "invalid_request_error", msg);
+        return;
+    }
+    ex->up = ex->route->up;
+    ex->up_url = route_upstream_url(ex->up, rest, query);
+    if (root && ex->body_json) maybe_inject_usage(ex, root, rest);
+    json_decref(root);
+    write_request_event(ex, path, query);
+    watch_client(ex);
+    char err[256];
+    if (upstream_start(ex, err, sizeof err) < 0)
+        ex_relay_error(ex, 502, "api_error", err);
+}
+
+/* ---- the response ---- */
+
+static int header_is(const hdr_t *h, const char *name, const char *prefix)
+{
+    return !strcasecmp(h->name, name) && !strncasecmp(h->value, prefix, strlen(prefix));
+}
+
+void ex_on_headers(exchange_t *ex)
+{
+    ex->headers_done = 1;
+    for (size_t i = 0; i < ex->nrh; i++) {
+        const hdr_t *h = &ex->rh[i];
+        if (header_is(h, "content-type", "text/event-stream")) ex->is_sse = 1;
+        if (!strcasecmp(h->name, "content-encoding") && strcasecmp(h->value, "identity")) ex->encoded = 1;
+        if (!strcasecmp(h->name, "content-length")) {
+            char *e; long long v = strtoll(h->value, &e, 10);
+            if (*e == 0 && v >= 0) ex->content_length = v;
+        }
+        if (!strcasecmp(h->name, "transfer-encoding")) ex->content_length = -1;
+    }
+    json_t *ev = capture_event("response", ex->id, clock_wall_us());
+    json_object_set_new(ev, "status", json_integer(ex->status));
+    json_object_set_new(ev, "headers", headers_json(ex->rh, ex->nrh));
+    json_object_set_new(ev, "t_us", json_integer(ex_now_us(ex)));
+    json_object_set_new(ev, "source", json_string("upstream"));
+    emit_json(ex, ev);
+    server_resume(ex);
+}
+
+static int is_stream_error(const sse_event_t *ev)
+{
+    if (ev->name_len == 5 && !memcmp(ev->name, "error", 5)) return 1;
+    if (!ev->has_data || ev->data_len < 8) return 0;
+    size_t n = ev->data_len < 24 ? ev->data_len : 24;
+    return memmem(ev->data, n, "\"error\"", 7) != NULL;
+}
+
+static void analyse_event(exchange_t *ex, const sse_event_t *ev)
+{
+    if (!ev->has_data) return;
+    if (usage_from_event(&ex->usage, ev->name, ev->name_len, ev->data, ev->data_len) && ex->ttft_us < 0)
+        ex->ttft_us = ex_now_us(ex);
+    if (is_stream_error(ev)) ex->stream_error = 1;
+}
+
+static int on_sse_event(void *arg, const sse_event_t *ev)
+{
+    exchange_t *ex = arg;
+    int withheld = 0;
+    if (!ex->encoded) analyse_event(ex, ev);
+    if (ex->withhold_usage && ev->has_data && usage_is_usage_only_chunk(ev->data, ev->data_len))
+        withheld = 1;
+    emit_chunk(ex, ev->raw, ev->raw_len, 1, ev->name, ev->name_len, withheld, !ev->has_data && sse_oversized(ex->sse) > 0 && ev->raw_len >= ex->r->conf->max_event);
+    if (ex->withhold_usage && !withheld && !ex->client_gone)
+        buf_append(&ex->out, ev->raw, ev->raw_len);
+    return 0;
+}
+
+static int on_decoded_event(void *arg, const sse_event_t *ev)
+{
+    analyse_event(arg, ev);
+    return 0;
+}
+
+static void flush_piece(exchange_t *ex)
+{
+    if (buf_len(&ex->piece)) emit_chunk(ex, buf_ptr(&ex->piece), buf_len(&ex->piece), 0, NULL, 0, 0, 0);
+    buf_reset(&ex->piece);
+}
+
+/* Decoded bytes of a compressed body, for usage only. */
+static void analyse_decoded(exchange_t *ex, const char *p, size_t n)
+{
+    if (ex->is_sse) {
+        if (!ex->zsse) ex->zsse = sse_new(ex->r->conf->max_event, on_decoded_event, ex);
+        if (ex->zsse) sse_feed(ex->zsse, p, n);
+    } else {
+        buf_append(&ex->usage_copy, p, n);   /* bounded: stops at USAGE_MAX */
+    }
+}
+
+static void inflate_some(exchange_t *ex, const char *p, size_t n)
+{
+    if (!ex->zs) {
+        ex->zs = calloc(1, sizeof *ex->zs);
+        if (!ex->zs || inflateInit2(ex->zs, 15 + 32) != Z_OK) { free(ex->zs); ex->zs = NULL; ex->encoded = 2; return; }
+    }
+    char out[16384];
+    ex->zs->next_in = (Bytef *)p; ex->zs->avail_in = (uInt)n;
+    while (ex->zs->avail_in > 0) {
+        ex->zs->next_out = (Bytef *)out; ex->zs->avail_out = sizeof out;
+        int rc = inflate(ex->zs, Z_NO_FLUSH);
+        analyse_decoded(ex, out, sizeof out - ex->zs->avail_out);
+        if (rc == Z_STREAM_END || (rc != Z_OK && rc != Z_BUF_ERROR)) break;
+        if (rc == Z_BUF_ERROR && ex->zs->avail_out != 0) break;
+    }
+}
+
+static int is_compression(const exchange_t *ex, const char *name)
+{
+    const char *ce = hdr_get(ex->rh, ex->nrh, "content-encoding");
+    return ce && !strcasecmp(ce, name);
+}
+
+size_t ex_on_body(exchange_t *ex, const char *p, size_t n)
+{
+    relay_conf_t *c = ex->r->conf;
+    if (!ex->client_gone && !ex->withhold_usage && buf_len(&ex->out) >= c->out_buffer) {
+        ex->paused = 1;                        /* backpressure: the client is slow */
+        return CURL_WRITEFUNC_PAUSE;
+    }
+    ex->last_io_mono = clock_mono_us();
+    ex->bytes_up += n;
+    if (!ex->is_sse && ex->ttft_us < 0 && ex->status < 400) ex->ttft_us = ex_now_us(ex);
+    if (ex->is_sse && !ex->encoded) {
+        if (!ex->sse) ex->sse = sse_new(c->max_event, on_sse_event, ex);
+        if (ex->sse) sse_feed(ex->sse, p, n);
+    } else {
+        buf_append(&ex->piece, p, n);
+        if (buf_len(&ex->piece) >= PIECE_MAX) flush_piece(ex);
+        if (ex->encoded == 1 && (is_compression(ex, "gzip") || is_compression(ex, "deflate") ||
+                                 is_compression(ex, "x-gzip")))
+            inflate_some(ex, p, n);
+        else if (!ex->encoded)
+            buf_append(&ex->usage_copy, p, n);
+    }
+    if (!ex->client_gone && !(ex->withhold_usage && ex->is_sse && !ex->encoded))
+        buf_append(&ex->out, p, n);
+    server_resume(ex);
+    return n;
+}
+
+void ex_on_upstream_done(exchange_t *ex, CURLcode rc)
+{
+    ex->curl_done = 1;
+    ex->curl_rc = rc;
+    if (!ex->headers_done) {
+        if (ex->client_gone) { ex_finish(ex, OUT_CLIENT_CLOSED, "client closed the connection"); return; }
+        char msg[CURL_ERROR_SIZE + 64];
+        const char *why = ex->curl_err[0] ? ex->curl_err : curl_easy_strerror(rc);
+        if (rc == CURLE_OPERATION_TIMEDOUT) {
+            snprintf(msg, sizeof msg, "upstream timed out: %s", why);
+            ex_relay_error(ex, 504, ex->protocol == PROTO_ANTHROPIC ? "api_error" : "timeout", msg);
+        } else {
+            snprintf(msg, sizeof msg, "upstream unreachable: %s", why);
+            ex_relay_error(ex, 502, "api_error", msg);
+        }
+        server_resume(ex);
+        return;
+    }
+    if (ex->sse) {
+        size_t len;
+        const char *rem = sse_remainder(ex->sse, &len);
+        if (len) {
+            emit_chunk(ex, rem, len, 0, NULL, 0, 0, 0);
+            if (ex->withhold_usage && !ex->client_gone) buf_append(&ex->out, rem, len);
+        }
+    }
+    flush_piece(ex);
+    if (!ex->is_sse && buf_len(&ex->usage_copy))
+        usage_from_body(&ex->usage, buf_ptr(&ex->usage_copy), buf_len(&ex->usage_copy));
+    if (rc != CURLE_OK) {
+        ex->upstream_broke = 1;
+        snprintf(ex->errtext, sizeof ex->errtext, "upstream broke off: %s",
+                 ex->curl_err[0] ? ex->curl_err : curl_easy_strerror(rc));
+    }
+    if (ex->client_gone) ex_finish(ex, OUT_CLIENT_CLOSED, "client closed the connection");
+    server_resume(ex);
+}
+
+/* A response the relay makes itself, in the client's protocol. */
+void ex_relay_error(exchange_t *ex, int status, const char *type, const char *msg)
+{
+    json_t *body = native_error(ex->protocol, type, msg);
+    free(ex->relay_body);
+    ex->relay_body = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    ex->relay_status = status;
+    snprintf(ex->errtext, sizeof ex->errtext, "%s", msg);
+    if (!ex->request_written) {
+        char path[4096]; const char *query;
+        path_end(ex->uri, path, sizeof path, &query);
+        write_request_event(ex, path, query);
+    }
+    json_t *ev = capture_event("response", ex->id, clock_wall_us());
+    json_t *h = json_array();
+    capture_add_header(h, "Content-Type", 12, "application/json", 16);
+    if (ex->relay_retry_after) capture_add_header(h, "Retry-After", 11, ex->relay_retry_after, strlen(ex->relay_retry_after));
+    json_object_set_new(ev, "status", json_integer(status));
+    json_object_set_new(ev, "headers", h);
+    json_object_set_new(ev, "t_us", json_integer(ex_now_us(ex)));
+    json_object_set_new(ev, "source", json_string("relay"));
+    emit_json(ex, ev);
+    emit_chunk(ex, ex->relay_body, strlen(ex->relay_body), 0, NULL, 0, 0, 0);
+    ex->bytes_out = strlen(ex->relay_body);
+}
+
+void ex_finish(exchange_t *ex, enum outcome o, const char *err)
+{
+    if (ex->ended || !ex->request_written) return;
+    ex->ended = 1;
+    ex->outcome = o;
+    unwatch_client(ex);
+    int status = ex->relay_status ? ex->relay_status : ex->status;
+    json_t *ev = capture_event("end", ex->id, clock_wall_us());
+    json_object_set_new(ev, "outcome", json_string(ex_outcome_name(o)));
+    json_object_set_new(ev, "status", status ? json_integer(status) : json_null());
+    json_object_set_new(ev, "usage", usage_to_json(&ex->usage));
+    json_object_set_new(ev, "finish_reason", ex->usage.finish_reason[0] ? json_string(ex->usage.finish_reason) : json_null());
+    int64_t total = ex_now_us(ex);
+    json_object_set_new(ev, "timing", json_pack("{s:o, s:o, s:I}",
+        "ttfb_us", ex->ttfb_us >= 0 ? json_integer(ex->ttfb_us) : json_null(),
+        "ttft_us", ex->ttft_us >= 0 ? json_integer(ex->ttft_us) : json_null(),
+        "total_us", (json_int_t)total));
+    json_object_set_new(ev, "bytes", json_pack("{s:I, s:I, s:I}",
+        "request", (json_int_t)ex->body_seen, "response", (json_int_t)ex->bytes_out,
+        "upstream_response", (json_int_t)ex->bytes_up));
+    json_object_set_new(ev, "chunks", json_integer((json_int_t)ex->seq));
+    json_object_set_new(ev, "attempts", json_integer(1));
+    const char *e = err ? err : ex->errtext[0] ? ex->errtext : NULL;
+    if (!e && ex->stream_error) e = "the upstream sent an error event mid-stream";
+    if (e) json_object_set_new(ev, "error", json_string(e));
+    if (ex->capture_truncated) json_object_set_new(ev, "capture_truncated", json_true());
+    if (ex->dropped) json_object_set_new(ev, "capture_dropped", json_integer((json_int_t)ex->dropped));
+    emit_json(ex, ev);
+    metrics_request_done(ex->r->m, ex->route ? ex->route->name : "", status, o, ex->body_seen,
+                         ex->bytes_out, ex->stream, total);
+    deactivate(ex);
+}
+
+/* The client hung up (EPOLLRDHUP while we wait, or MHD saw it). */
+void ex_client_gone(exchange_t *ex)
+{
+    unwatch_client(ex);
+    if (ex->client_gone) return;
+    if (ex->conn && (ex->relay_status || (ex->curl_done && buf_len(&ex->out) == 0)))
+        return;   /* the response is all handed to MHD: its completion decides */
+    ex->client_gone = 1;
+    buf_free(&ex->out);
+    if (!ex->curl_done && ex->headers_done && ex->r->conf->client_close_finish && ex->easy) {
+        if (ex->paused) { ex->paused = 0; upstream_request_unpause(ex); ex->paused = 1; }
+    } else {
+        if (ex->easy) upstream_cancel(ex);
+        ex_finish(ex, OUT_CLIENT_CLOSED, "client closed the connection");
+    }
+    server_resume(ex);
+}
+
+/* Per-exchange deadlines, checked a few times a second. */
+void ex_sweep(relay_t *r, int64_t now)
+{
+    exchange_t *next;
+    for (exchange_t *ex = r->active; ex; ex = next) {
+        next = ex->next;
+        if (!ex->up || ex->curl_done || !ex->easy) continue;
+        if (!ex->headers_done && now - ex->t0_mono > (int64_t)ex->up->timeout_ms * 1000) {
+            upstream_cancel(ex);
+            ex->curl_done = 1;
+            ex_relay_error(ex, 504, ex->protocol == PROTO_ANTHROPIC ? "api_error" : "timeout",
+                           "upstream did not answer in time");
+            server_resume(ex);
+        } else if (ex->headers_done && now - ex->last_io_mono > (int64_t)ex->up->idle_timeout_ms * 1000) {
+            upstream_cancel(ex);
+            ex->curl_done = 1;
+            ex->upstream_broke = 1;
+            const char *why = ex->paused ? "idle timeout: the client stopped reading" : "idle timeout: the upstream stopped sending";
+            int client_stalled = ex->paused;
+            ex_finish(ex, client_stalled ? OUT_CLIENT_CLOSED : OUT_TIMEOUT, why);
+            ex->client_gone = 1;
+            server_resume(ex);
+        }
+    }
+}
+
+void ex_abort_all(relay_t *r)
+{
+    while (r->active) {
+        exchange_t *ex = r->active;
+        if (ex->easy) upstream_cancel(ex);
+        ex->client_gone = 1;
+        ex_finish(ex, OUT_ABORTED, "the relay shut down before the exchange finished");
+        deactivate(ex);
+        server_resume(ex);
+    }
+}

@@ -1,0 +1,148 @@
+/* loop.c — the one epoll loop of a relay process: libmicrohttpd's epoll
+ * fd, libcurl's sockets, client hang-up watches, signals, the capture sink
+ * and the timers (curl's, MHD's, the sweep of per-exchange deadlines). */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include "relay.h"
+#include "clock.h"
+
+int loop_add(relay_t *r, watch_t *w, uint32_t events)
+{
+    struct epoll_event ev = { .events = events, .data.ptr = w };
+    w->events = events;
+    return epoll_ctl(r->epfd, EPOLL_CTL_ADD, w->fd, &ev);
+}
+
+int loop_mod(relay_t *r, watch_t *w, uint32_t events)
+{
+    struct epoll_event ev = { .events = events, .data.ptr = w };
+    w->events = events;
+    return epoll_ctl(r->epfd, EPOLL_CTL_MOD, w->fd, &ev);
+}
+
+void loop_del(relay_t *r, watch_t *w)
+{
+    epoll_ctl(r->epfd, EPOLL_CTL_DEL, w->fd, NULL);
+}
+
+static void on_signal(relay_t *r)
+{
+    struct signalfd_siginfo si;
+    while (read(r->sig_watch.fd, &si, sizeof si) == (ssize_t)sizeof si) {
+        if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+            if (r->draining) { r->drain_deadline_mono = 0; continue; } /* second signal: now */
+            relay_log("draining: %zu exchanges in flight (up to %ld ms)", r->nactive, r->conf->drain_ms);
+            r->draining = 1;
+            r->drain_deadline_mono = clock_mono_us() + (int64_t)r->conf->drain_ms * 1000;
+            server_quiesce(r);
+        }
+    }
+}
+
+static int mhd_timeout_ms(relay_t *r)
+{
+    int best = -1;
+    for (size_t i = 0; i < r->ndaemons; i++) {
+        MHD_UNSIGNED_LONG_LONG t;
+        if (MHD_get_timeout(r->daemons[i], &t) == MHD_YES) {
+            int ms = t > 60000 ? 60000 : (int)t;
+            if (best < 0 || ms < best) best = ms;
+        }
+    }
+    return best;
+}
+
+static int next_timeout(relay_t *r, int64_t now)
+{
+    int64_t t = r->next_sweep_mono - now;
+    if (r->curl_deadline_mono >= 0 && r->curl_deadline_mono - now < t) t = r->curl_deadline_mono - now;
+    if (r->draining && r->drain_deadline_mono - now < t) t = r->drain_deadline_mono - now;
+    int ms = t <= 0 ? 0 : (int)((t + 999) / 1000);
+    int m = mhd_timeout_ms(r);
+    if (m >= 0 && m < ms) ms = m;
+    return ms;
+}
+
+static void sink_watch_update(relay_t *r)
+{
+    int fd = sink_fd(r->sink);
+    int want = fd >= 0 && sink_pending(r->sink);
+    if (fd != r->sink_watch.fd && r->sink_watched) { loop_del(r, &r->sink_watch); r->sink_watched = 0; }
+    if (want && !r->sink_watched) {
+        r->sink_watch.kind = W_SINK; r->sink_watch.fd = fd;
+        if (loop_add(r, &r->sink_watch, EPOLLOUT) == 0) r->sink_watched = 1;
+    } else if (!want && r->sink_watched) {
+        loop_del(r, &r->sink_watch); r->sink_watched = 0;
+    }
+}
+
+/* Backpressure from the capture sink: while its queue is over the limit
+ * (policy block), wait for the sink alone — no new reads from clients or
+ * upstreams. */
+static void wait_for_sink(relay_t *r)
+{
+    while (sink_blocked(r->sink) && !r->stop) {
+        int fd = sink_fd(r->sink);
+        struct pollfd p = { .fd = fd, .events = POLLOUT };
+        if (fd >= 0) poll(&p, 1, 200); else usleep(100000);
+        sink_flush(r->sink);
+        if (r->draining && clock_mono_us() >= r->drain_deadline_mono) break;
+    }
+}
+
+static void run_mhd(relay_t *r)
+{
+    for (size_t i = 0; i < r->ndaemons; i++) MHD_run(r->daemons[i]);
+    r->run_mhd = 0;
+}
+
+int loop_run(relay_t *r)
+{
+    struct epoll_event evs[256];
+    r->next_sweep_mono = clock_mono_us() + 250000;
+    while (!r->stop) {
+        int64_t now = clock_mono_us();
+        int n = epoll_wait(r->epfd, evs, 256, next_timeout(r, now));
+        if (n < 0 && errno != EINTR) { relay_log("fatal: epoll_wait: %s", strerror(errno)); return -1; }
+        for (int i = 0; i < n; i++) {
+            watch_t *w = evs[i].data.ptr;
+            switch (w->kind) {
+            case W_MHD: r->run_mhd = 1; break;
+            case W_CURL: upstream_socket_event(r, w->fd, evs[i].events); break;
+            case W_SIGNAL: on_signal(r); break;
+            case W_SINK: sink_flush(r->sink); break;
+            case W_CLIENT: ex_client_gone(w->ptr); r->run_mhd = 1; break;
+            }
+        }
+        now = clock_mono_us();
+        if (r->curl_deadline_mono >= 0 && now >= r->curl_deadline_mono) upstream_timeout(r);
+        upstream_poll_done(r);
+        upstream_do_unpause(r);
+        run_mhd(r);          /* also processes connections resumed above */
+        upstream_poll_done(r);
+        if (r->run_mhd) run_mhd(r);
+        now = clock_mono_us();
+        if (now >= r->next_sweep_mono) {
+            ex_sweep(r, now);
+            r->next_sweep_mono = now + 250000;
+        }
+        sink_flush(r->sink);
+        sink_watch_update(r);
+        if (sink_blocked(r->sink)) wait_for_sink(r);
+        if (r->draining) {
+            if (r->nactive == 0) r->stop = 1;
+            else if (now >= r->drain_deadline_mono) {
+                relay_log("drain timeout: aborting %zu exchanges", r->nactive);
+                ex_abort_all(r);
+                run_mhd(r);
+                r->stop = 1;
+            }
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,236 @@
+/* relay.h — the relay's shared types: configuration, routes, upstreams,
+ * exchanges, and the process-wide state held by the event loop. */
+#ifndef LLM_RELAY_H
+#define LLM_RELAY_H
+#include <stdint.h>
+#include <stddef.h>
+#include <jansson.h>
+#include <curl/curl.h>
+#include <microhttpd.h>
+#include "buf.h"
+#include "id.h"
+#include "sse.h"
+#include "usage.h"
+
+enum proto { PROTO_OPENAI = 0, PROTO_ANTHROPIC = 1 };
+
+typedef struct upstream {
+    char *name;
+    char *url;               /* base URL without trailing '/' */
+    int protocol;
+    char *api_key;           /* injected provider key, or NULL */
+    int pass_client_key;     /* forward the client's own credentials */
+    char *ca_file;           /* custom CA bundle, or NULL */
+    int insecure;            /* TLS verification off (explicit only) */
+    long connect_timeout_ms;
+    long timeout_ms;         /* no response headers by then → 504 */
+    long idle_timeout_ms;    /* no body bytes for this long → end */
+    int inject_stream_usage; /* ask OpenAI-compatible streams for usage */
+} upstream_t;
+
+typedef struct route {
+    char *name;
+    char *prefix;            /* path prefix, stripped before forwarding */
+    char *model;             /* glob on the body's model field */
+    int protocol;            /* client protocol to match, -1 = any */
+    upstream_t *up;
+} route_t;
+
+typedef struct relay_conf {
+    char **listen; size_t nlisten;
+    upstream_t **ups; size_t nups;
+    route_t *routes; size_t nroutes;
+    char *capture;           /* sink spec */
+    int on_full_drop;        /* 0 block, 1 drop */
+    size_t queue_max;
+    size_t capture_max_body; /* what the capture keeps of a body */
+    size_t max_event;        /* largest SSE event kept whole */
+    size_t max_request_body; /* larger → 413 */
+    size_t out_buffer;       /* per-exchange client buffer (backpressure) */
+    long drain_ms;
+    int client_close_finish; /* on client hang-up: finish and capture */
+    size_t conn_memory;      /* MHD per-connection pool */
+    unsigned max_connections;
+    unsigned per_ip_connections;
+    long conn_timeout_s;
+    int quiet;
+    json_t *source;          /* the config document, for checking */
+} relay_conf_t;
+
+/* epoll registrations carry one of these */
+enum watch_kind { W_MHD, W_CURL, W_SIGNAL, W_SINK, W_CLIENT };
+typedef struct watch { enum watch_kind kind; int fd; void *ptr; uint32_t events; } watch_t;
+
+typedef struct hdr { char *name; char *value; size_t vlen; } hdr_t;
+
+enum ex_state { EX_NEW, EX_BODY, EX_UPSTREAM, EX_RESPONDING, EX_DONE };
+enum outcome { OUT_OK, OUT_UPSTREAM_ERROR, OUT_TIMEOUT, OUT_CLIENT_CLOSED,
+               OUT_ABORTED, OUT_RELAY_ERROR };
+
+typedef struct exchange {
+    struct relay *r;
+    struct MHD_Connection *conn;
+    char id[ID_LEN];
+    int64_t t0_wall, t0_mono;
+    enum ex_state state;
+    int internal;            /* /health, /metrics: not captured */
+    char *uri;               /* raw request-target */
+    char *method;
+    hdr_t *qh; size_t nqh, qh_cap; /* request headers in order received */
+    int protocol;            /* the client's dialect */
+    buf_t body;              /* request body (bounded by max_request_body) */
+    size_t body_seen;        /* bytes received, kept or not */
+    int too_large;
+    const route_t *route;
+    upstream_t *up;
+    char *model; int stream;
+    char *up_url;            /* full upstream URL */
+    char *up_body; size_t up_body_len; /* body sent upstream if changed */
+    int withhold_usage;      /* relay asked for usage: keep its chunk from the client */
+    /* upstream */
+    CURL *easy;
+    struct curl_slist *up_headers;
+    char curl_err[CURL_ERROR_SIZE];
+    int status;
+    hdr_t *rh; size_t nrh, rh_cap; /* response headers */
+    int headers_done, curl_done, paused, want_unpause;
+    CURLcode curl_rc;
+    long long content_length; /* from upstream, -1 unknown */
+    int is_sse, encoded, upstream_broke, stream_error;
+    sse_t *sse;               /* capture splitter */
+    buf_t piece;              /* non-SSE body piece being coalesced */
+    buf_t usage_copy;         /* non-SSE body kept for usage (bounded) */
+    struct z_stream_s *zs;    /* inflate, for usage of encoded bodies */
+    sse_t *zsse;              /* SSE splitter over decoded bytes */
+    size_t captured_bytes; int capture_truncated;
+    /* client side */
+    buf_t out;                /* bytes waiting for the client */
+    int suspended, client_gone, client_fd_watched, client_fd;
+    watch_t cw;               /* client hang-up watch (EPOLLRDHUP) */
+    int activated;
+    /* relay-generated response */
+    int relay_status; char *relay_body; const char *relay_retry_after;
+    /* accounting */
+    usage_t usage;
+    int64_t ttfb_us, ttft_us, last_io_mono;
+    uint64_t seq, bytes_out, bytes_up;
+    uint64_t dropped;
+    int ended;                /* end event written */
+    int request_written;      /* request event written */
+    int body_json;
+    enum outcome outcome;
+    char errtext[CURL_ERROR_SIZE + 64];
+    int mhd_done;
+    char *client_request_id;
+    struct exchange *next, *prev; /* active list */
+} exchange_t;
+
+
+struct sink;
+struct config;
+struct metrics;
+
+typedef struct relay {
+    relay_conf_t *conf;
+    int epfd;
+    struct MHD_Daemon **daemons; size_t ndaemons;
+    watch_t *mhd_watch;
+    CURLM *multi;
+    int64_t curl_deadline_mono;   /* -1 none */
+    struct sink *sink;
+    watch_t sink_watch; int sink_watched;
+    watch_t sig_watch;
+    exchange_t *active;           /* exchanges that reached the upstream phase */
+    size_t nactive;
+    exchange_t **unpause; size_t nunpause, unpause_cap;
+    int run_mhd;                  /* MHD_run needed this turn */
+    int draining; int64_t drain_deadline_mono; int stop;
+    int64_t next_sweep_mono;
+    struct metrics *m;
+} relay_t;
+
+/* conf.c */
+relay_conf_t *conf_new_defaults(void);
+int conf_apply_json(relay_conf_t *c, json_t *root, const struct config *cfg, char *err, size_t errlen);
+int conf_finish(relay_conf_t *c, char *err, size_t errlen);
+void conf_free(relay_conf_t *c);
+upstream_t *conf_add_upstream(relay_conf_t *c, const char *name, const char *url);
+
+/* route.c */
+const route_t *route_pick(const relay_conf_t *c, int protocol, const char *path,
+                          const char *model, const char **rest);
+int route_protocol_of(const char *path, int has_anthropic_header);
+char *route_upstream_url(const upstream_t *up, const char *rest, const char *query);
+
+/* headers.c */
+int hdr_push(hdr_t **v, size_t *n, size_t *cap, const char *name, size_t nlen,
+             const char *value, size_t vlen);
+void hdr_free_all(hdr_t *v, size_t n);
+const char *hdr_get(const hdr_t *v, size_t n, const char *name);
+int hdr_is_hop_by_hop(const char *name, const hdr_t *v, size_t n);
+
+/* server.c */
+int server_start(relay_t *r, char *err, size_t errlen);
+void server_stop(relay_t *r);
+void server_resume(exchange_t *ex);
+void server_quiesce(relay_t *r);
+
+/* upstream.c */
+int upstream_init(relay_t *r);
+void upstream_cleanup(relay_t *r);
+int upstream_start(exchange_t *ex, char *err, size_t errlen);
+void upstream_cancel(exchange_t *ex);
+void upstream_socket_event(relay_t *r, int fd, uint32_t events);
+void upstream_timeout(relay_t *r);
+void upstream_poll_done(relay_t *r);
+void upstream_request_unpause(exchange_t *ex);
+void upstream_do_unpause(relay_t *r);
+void upstream_forget(exchange_t *ex);
+
+/* exchange.c */
+exchange_t *ex_new(relay_t *r, const char *uri);
+void ex_free(exchange_t *ex);
+void ex_capture_request(exchange_t *ex);
+void ex_on_headers(exchange_t *ex);
+size_t ex_on_body(exchange_t *ex, const char *p, size_t n);
+void ex_on_upstream_done(exchange_t *ex, CURLcode rc);
+void ex_relay_error(exchange_t *ex, int status, const char *type, const char *msg);
+void ex_finish(exchange_t *ex, enum outcome o, const char *err);
+void ex_client_gone(exchange_t *ex);
+void ex_activate(exchange_t *ex);
+void ex_sweep(relay_t *r, int64_t now);
+void ex_abort_all(relay_t *r);
+int64_t ex_now_us(const exchange_t *ex);
+const char *ex_outcome_name(enum outcome o);
+
+/* loop.c */
+int loop_run(relay_t *r);
+int loop_add(relay_t *r, watch_t *w, uint32_t events);
+int loop_mod(relay_t *r, watch_t *w, uint32_t events);
+void loop_del(relay_t *r, watch_t *w);
+
+/* metrics.c */
+struct metrics *metrics_new(void);
+void metrics_free(struct metrics *m);
+void metrics_request_done(struct metrics *m, const char *route, int status,
+                          enum outcome o, uint64_t bytes_in, uint64_t bytes_out,
+                          int stream, int64_t total_us);
+char *metrics_render(relay_t *r, size_t *len);
+
+/* sink.c */
+struct sink *sink_open(const char *spec, size_t queue_max, int drop, char *err, size_t errlen);
+void sink_close(struct sink *s);
+int sink_put(struct sink *s, const char *line, size_t len); /* 0 queued, 1 dropped */
+int sink_flush(struct sink *s);   /* -1 when the sink died */
+int sink_fd(const struct sink *s);
+int sink_pending(const struct sink *s);
+int sink_blocked(const struct sink *s);
+size_t sink_queued(const struct sink *s);
+uint64_t sink_dropped(const struct sink *s);
+uint64_t sink_events(const struct sink *s);
+int sink_drain(struct sink *s, int timeout_ms);
+
+extern const char *progname;
+void relay_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

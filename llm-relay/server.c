@@ -1,0 +1,382 @@
+/* server.c — the inbound side: libmicrohttpd daemons on our epoll loop,
+ * the request handler (header checks, body intake, relay-generated native
+ * errors, /health and /metrics), and the streaming content reader. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/epoll.h>
+#include "relay.h"
+#include "clock.h"
+
+static int parse_listen(const char *spec, struct sockaddr_storage *ss, socklen_t *len)
+{
+    char host[256] = "";
+    const char *port;
+    if (spec[0] == '[') {                       /* [v6]:port */
+        const char *e = strchr(spec, ']');
+        if (!e || e[1] != ':' || (size_t)(e - spec - 1) >= sizeof host) return -1;
+        memcpy(host, spec + 1, (size_t)(e - spec - 1));
+        port = e + 2;
+    } else {
+        const char *c = strrchr(spec, ':');
+        if (!c) { port = spec; strcpy(host, "0.0.0.0"); }
+        else {
+            if ((size_t)(c - spec) >= sizeof host) return -1;
+            memcpy(host, spec, (size_t)(c - spec));
+            if (!host[0]) strcpy(host, "0.0.0.0");
+            port = c + 1;
+        }
+    }
+    struct addrinfo hints = { .ai_flags = AI_NUMERICSERV | AI_PASSIVE, .ai_socktype = SOCK_STREAM }, *ai;
+    if (getaddrinfo(host, port, &hints, &ai) != 0) return -1;
+    memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+    *len = ai->ai_addrlen;
+    freeaddrinfo(ai);
+    return 0;
+}
+
+static int open_listener(const char *spec, char *err, size_t errlen)
+{
+    struct sockaddr_storage ss; socklen_t sl;
+    if (parse_listen(spec, &ss, &sl) < 0) {
+        snprintf(err, errlen, "bad listen address %s (want ADDR:PORT or [V6]:PORT)", spec);
+        return -1;
+    }
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    int one = 1;
+    if (fd < 0) { snprintf(err, errlen, "socket: %s", strerror(errno)); return -1; }
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (ss.ss_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, 1024) < 0) {
+        snprintf(err, errlen, "unable to listen on %s: %s", spec, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    char host[INET6_ADDRSTRLEN] = "?";
+    sl = sizeof ss;
+    getsockname(fd, (struct sockaddr *)&ss, &sl);
+    if (ss.ss_family == AF_INET6) {
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, host, sizeof host);
+        relay_log("listening on [%s]:%u", host, ntohs(((struct sockaddr_in6 *)&ss)->sin6_port));
+    } else {
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host, sizeof host);
+        relay_log("listening on %s:%u", host, ntohs(((struct sockaddr_in *)&ss)->sin_port));
+    }
+    return fd;
+}
+
+void server_resume(exchange_t *ex)
+{
+    if (ex->suspended && ex->conn) {
+        ex->suspended = 0;
+        MHD_resume_connection(ex->conn);
+        ex->r->run_mhd = 1;
+    }
+}
+
+static void suspend(exchange_t *ex)
+{
+    if (!ex->suspended) { ex->suspended = 1; MHD_suspend_connection(ex->conn); }
+}
+
+/* ---- responses the relay makes itself ---- */
+
+static void add_date(struct MHD_Response *resp)
+{
+    char d[64]; time_t t = time(NULL); struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(d, sizeof d, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    MHD_add_response_header(resp, "Date", d);
+}
+
+static enum MHD_Result queue_buffer(struct MHD_Connection *conn, int status, const char *ctype,
+                                    const char *body, size_t len, const char *reqid,
+                                    const char *retry_after, int close)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+    if (!resp) return MHD_NO;
+    add_date(resp);
+    MHD_add_response_header(resp, "Content-Type", ctype);
+    if (reqid) MHD_add_response_header(resp, "X-Request-Id", reqid);
+    if (retry_after) MHD_add_response_header(resp, "Retry-After", retry_after);
+    if (close) MHD_add_response_header(resp, "Connection", "close");
+    enum MHD_Result rc = MHD_queue_response(conn, (unsigned)status, resp);
+    MHD_destroy_response(resp);
+    return rc;
+}
+
+static enum MHD_Result queue_relay_error(exchange_t *ex)
+{
+    int close = ex->relay_status == 400 || ex->relay_status == 413 || ex->relay_status == 501;
+    return queue_buffer(ex->conn, ex->relay_status, "application/json", ex->relay_body,
+                        strlen(ex->relay_body), ex->id, ex->relay_retry_after, close);
+}
+
+/* ---- the streaming response ---- */
+
+static ssize_t reader(void *cls, uint64_t pos, char *out, size_t max)
+{
+    exchange_t *ex = cls;
+    (void)pos;
+    if (buf_len(&ex->out) > 0 && !ex->client_gone) {
+        size_t n = buf_len(&ex->out) < max ? buf_len(&ex->out) : max;
+        memcpy(out, buf_ptr(&ex->out), n);
+        buf_consume(&ex->out, n);
+        ex->bytes_out += n;
+        ex->last_io_mono = clock_mono_us();
+        if (buf_len(&ex->out) == 0) buf_trim(&ex->out, 0);
+        if (ex->paused) upstream_request_unpause(ex);
+        return (ssize_t)n;
+    }
+    if (ex->client_gone) return MHD_CONTENT_READER_END_WITH_ERROR;
+    if (ex->curl_done)
+        return ex->upstream_broke ? MHD_CONTENT_READER_END_WITH_ERROR : MHD_CONTENT_READER_END_OF_STREAM;
+    suspend(ex);
+    return 0;
+}
+
+static int skip_response_header(const exchange_t *ex, const char *name)
+{
+    return hdr_is_hop_by_hop(name, ex->rh, ex->nrh) || !strcasecmp(name, "content-length") ||
+           !strcasecmp(name, "x-request-id");
+}
+
+static enum MHD_Result queue_upstream_response(exchange_t *ex)
+{
+    uint64_t size = MHD_SIZE_UNKNOWN;
+    if (ex->content_length >= 0 && strcmp(ex->method, "HEAD") != 0 &&
+        ex->status != 204 && ex->status != 304)
+        size = (uint64_t)ex->content_length;
+    struct MHD_Response *resp = MHD_create_response_from_callback(size, 16384, reader, ex, NULL);
+    if (!resp) return MHD_NO;
+    for (size_t i = 0; i < ex->nrh; i++) {
+        if (!strcasecmp(ex->rh[i].name, "x-request-id"))
+            MHD_add_response_header(resp, "X-Upstream-Request-Id", ex->rh[i].value);
+        else if (!skip_response_header(ex, ex->rh[i].name))
+            MHD_add_response_header(resp, ex->rh[i].name, ex->rh[i].value);
+    }
+    MHD_add_response_header(resp, "X-Request-Id", ex->id);
+    enum MHD_Result rc = MHD_queue_response(ex->conn, (unsigned)ex->status, resp);
+    MHD_destroy_response(resp);
+    return rc;
+}
+
+/* ---- the handler ---- */
+
+struct hdr_scan { exchange_t *ex; int ncl; char cl[32]; int cl_differs; int te; const char *te_val; int anth; };
+
+static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      size_t klen, const char *value, size_t vlen)
+{
+    struct hdr_scan *s = cls;
+    (void)kind;
+    if (!value) { value = ""; vlen = 0; }
+    if (!strcasecmp(key, "content-length")) {
+        if (s->ncl && (strlen(s->cl) != vlen || strncmp(s->cl, value, vlen))) s->cl_differs = 1;
+        snprintf(s->cl, sizeof s->cl, "%.*s", (int)(vlen < 31 ? vlen : 31), value);
+        s->ncl++;
+    }
+    if (!strcasecmp(key, "transfer-encoding")) { s->te++; s->te_val = value; }
+    if (!strcasecmp(key, "anthropic-version")) s->anth = 1;
+    hdr_push(&s->ex->qh, &s->ex->nqh, &s->ex->qh_cap, key, klen, value, vlen);
+    return MHD_YES;
+}
+
+static enum MHD_Result serve_internal(exchange_t *ex, const char *url)
+{
+    relay_t *r = ex->r;
+    ex->internal = 1;
+    if (!strcmp(url, "/health"))
+        return queue_buffer(ex->conn, r->draining ? 503 : 200, "application/json",
+                            r->draining ? "{\"status\":\"draining\"}\n" : "{\"status\":\"ok\"}\n",
+                            r->draining ? 21 : 16, NULL, NULL, 0);
+    size_t len;
+    char *text = metrics_render(r, &len);
+    if (!text) return MHD_NO;
+    enum MHD_Result rc = queue_buffer(ex->conn, 200, "text/plain; version=0.0.4; charset=utf-8",
+                                      text, len, NULL, NULL, 0);
+    free(text);
+    return rc;
+}
+
+static int first_call(exchange_t *ex, struct MHD_Connection *conn, const char *url, const char *method)
+{
+    struct hdr_scan s = { .ex = ex };
+    ex->conn = conn;
+    ex->method = strdup(method);
+    MHD_get_connection_values_n(conn, MHD_HEADER_KIND, collect_header, &s);
+    ex->protocol = route_protocol_of(url, s.anth);
+    const char *rid = hdr_get(ex->qh, ex->nqh, "x-request-id");
+    if (rid) ex->client_request_id = strdup(rid);
+    ex->state = EX_BODY;
+    /* request smuggling shapes libmicrohttpd lets through (DESIGN.md) */
+    if (s.ncl > 0 && s.te) { ex_relay_error(ex, 400, "invalid_request_error", "both Content-Length and Transfer-Encoding"); return 1; }
+    if (s.cl_differs) { ex_relay_error(ex, 400, "invalid_request_error", "differing Content-Length headers"); return 1; }
+    if (s.te > 1 || (s.te && strcasecmp(s.te_val, "chunked") != 0)) {
+        ex_relay_error(ex, 501, "invalid_request_error", "unsupported Transfer-Encoding"); return 1;
+    }
+    if (ex->r->draining) {
+        ex->relay_retry_after = "1";
+        ex_relay_error(ex, 503, "api_error", "the relay is shutting down"); return 1;
+    }
+    if (s.ncl) {
+        char *e; unsigned long long cl = strtoull(s.cl, &e, 10);
+        if (*e == 0 && cl > ex->r->conf->max_request_body) {
+            ex_relay_error(ex, 413, "request_too_large", "request body is larger than the relay accepts");
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload, size_t *upload_size, void **req_cls)
+{
+    relay_t *r = cls;
+    exchange_t *ex = *req_cls;
+    (void)version;
+    if (!ex) { ex = ex_new(r, url); if (!ex) return MHD_NO; *req_cls = ex; }
+    switch (ex->state) {
+    case EX_NEW:
+        if (!strcmp(url, "/health") || !strcmp(url, "/metrics")) {
+            ex->conn = conn;
+            return serve_internal(ex, url);
+        }
+        if (first_call(ex, conn, url, method)) {
+            ex->state = EX_RESPONDING;
+            return queue_relay_error(ex);
+        }
+        return MHD_YES;
+    case EX_BODY:
+        if (*upload_size) {
+            ex->body_seen += *upload_size;
+            if (!ex->too_large && buf_append(&ex->body, upload, *upload_size) < 0) {
+                ex->too_large = 1;
+                buf_free(&ex->body);
+                *upload_size = 0;
+                ex_relay_error(ex, 413, "request_too_large", "request body is larger than the relay accepts");
+                ex->state = EX_RESPONDING;
+                return queue_relay_error(ex);
+            }
+            *upload_size = 0;
+            return MHD_YES;
+        }
+        ex->state = EX_UPSTREAM;
+        ex_capture_request(ex);           /* routes, writes the request event, starts upstream */
+        if (ex->relay_status) { ex->state = EX_RESPONDING; return queue_relay_error(ex); }
+        if (ex->headers_done) { ex->state = EX_RESPONDING; return queue_upstream_response(ex); }
+        suspend(ex);
+        return MHD_YES;
+    case EX_UPSTREAM:
+        if (ex->relay_status) { ex->state = EX_RESPONDING; return queue_relay_error(ex); }
+        if (ex->headers_done) { ex->state = EX_RESPONDING; return queue_upstream_response(ex); }
+        if (ex->client_gone) return MHD_NO;
+        suspend(ex);
+        return MHD_YES;
+    default:
+        if (ex->relay_status && ex->state == EX_RESPONDING && *upload_size) { *upload_size = 0; return MHD_YES; }
+        return MHD_YES;
+    }
+}
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    (void)conn;
+    return ex_new(cls, uri);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls; (void)conn;
+    exchange_t *ex = *req_cls;
+    if (!ex) return;
+    *req_cls = NULL;
+    ex->conn = NULL;
+    ex->suspended = 0;
+    ex->mhd_done = 1;
+    if (!ex->ended && ex->state >= EX_UPSTREAM) {
+        if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK) {
+            enum outcome o = ex->relay_status ? (ex->relay_status == 504 ? OUT_TIMEOUT : OUT_RELAY_ERROR)
+                           : (ex->status >= 400 || ex->stream_error || ex->upstream_broke) ? OUT_UPSTREAM_ERROR : OUT_OK;
+            ex_finish(ex, o, NULL);
+        } else if (ex->upstream_broke) {
+            ex_finish(ex, OUT_UPSTREAM_ERROR, NULL);
+        } else if (ex->relay_status && ex->relay_status != 504) {
+            ex_finish(ex, OUT_RELAY_ERROR, "client went away before the error response was sent");
+        } else {
+            ex_client_gone(ex);
+        }
+    } else if (!ex->ended && ex->relay_status) {
+        ex_finish(ex, OUT_RELAY_ERROR, NULL);   /* refused before the body was read */
+    }
+    ex_free(ex);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n')) msg[--n] = 0;
+    relay_log("http: %s", msg);
+}
+
+int server_start(relay_t *r, char *err, size_t errlen)
+{
+    relay_conf_t *c = r->conf;
+    r->daemons = calloc(c->nlisten, sizeof *r->daemons);
+    r->mhd_watch = calloc(c->nlisten, sizeof *r->mhd_watch);
+    for (size_t i = 0; i < c->nlisten; i++) {
+        int fd = open_listener(c->listen[i], err, errlen);
+        if (fd < 0) return -1;
+        unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_SUPPRESS_DATE_NO_CLOCK |
+                         MHD_USE_ERROR_LOG;
+        struct MHD_Daemon *d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, r,
+            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+            MHD_OPTION_LISTEN_SOCKET, fd,
+            MHD_OPTION_URI_LOG_CALLBACK, on_uri, r,
+            MHD_OPTION_NOTIFY_COMPLETED, on_completed, r,
+            MHD_OPTION_CONNECTION_MEMORY_LIMIT, c->conn_memory,
+            MHD_OPTION_CONNECTION_LIMIT, c->max_connections,
+            MHD_OPTION_PER_IP_CONNECTION_LIMIT, c->per_ip_connections,
+            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)c->conn_timeout_s,
+            MHD_OPTION_STRICT_FOR_CLIENT, 1,
+            MHD_OPTION_END);
+        if (!d) { snprintf(err, errlen, "unable to start the HTTP server on %s", c->listen[i]); close(fd); return -1; }
+        r->daemons[r->ndaemons] = d;
+        const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_EPOLL_FD);
+        watch_t *w = &r->mhd_watch[r->ndaemons++];
+        w->kind = W_MHD; w->fd = info->epoll_fd; w->ptr = d;
+        if (loop_add(r, w, EPOLLIN) < 0) { snprintf(err, errlen, "epoll: %s", strerror(errno)); return -1; }
+    }
+    return 0;
+}
+
+void server_quiesce(relay_t *r)
+{
+    for (size_t i = 0; i < r->ndaemons; i++) {
+        MHD_socket fd = MHD_quiesce_daemon(r->daemons[i]);
+        if (fd != MHD_INVALID_SOCKET) close(fd);
+    }
+}
+
+void server_stop(relay_t *r)
+{
+    for (size_t i = 0; i < r->ndaemons; i++) {
+        loop_del(r, &r->mhd_watch[i]);
+        MHD_stop_daemon(r->daemons[i]);
+    }
+    free(r->daemons); r->daemons = NULL; r->ndaemons = 0;
+    free(r->mhd_watch); r->mhd_watch = NULL;
+}

@@ -1,0 +1,301 @@
+/* upstream.c — the outbound side: one libcurl multi handle driven by the
+ * epoll loop (multi_socket_action), one easy handle per exchange, request
+ * headers (hop-by-hop removed, provider keys injected), pause/unpause for
+ * backpressure, completion. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include "relay.h"
+#include "clock.h"
+
+static relay_t *g_relay;
+
+static int on_socket(CURL *e, curl_socket_t s, int what, void *userp, void *sockp)
+{
+    relay_t *r = userp;
+    watch_t *w = sockp;
+    (void)e;
+    if (what == CURL_POLL_REMOVE) {
+        if (w) { loop_del(r, w); free(w); curl_multi_assign(r->multi, s, NULL); }
+        return 0;
+    }
+    uint32_t ev = (what & CURL_POLL_IN ? EPOLLIN : 0) | (what & CURL_POLL_OUT ? EPOLLOUT : 0);
+    if (!w) {
+        w = calloc(1, sizeof *w);
+        if (!w) return -1;
+        w->kind = W_CURL; w->fd = s;
+        if (loop_add(r, w, ev) < 0) { free(w); return -1; }
+        curl_multi_assign(r->multi, s, w);
+    } else {
+        loop_mod(r, w, ev);
+    }
+    return 0;
+}
+
+static int on_timer(CURLM *m, long ms, void *userp)
+{
+    relay_t *r = userp;
+    (void)m;
+    r->curl_deadline_mono = ms < 0 ? -1 : clock_mono_us() + ms * 1000;
+    return 0;   /* never call multi_socket_action from here (DESIGN.md) */
+}
+
+int upstream_init(relay_t *r)
+{
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return -1;
+    r->multi = curl_multi_init();
+    if (!r->multi) return -1;
+    g_relay = r;
+    r->curl_deadline_mono = -1;
+    curl_multi_setopt(r->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+    curl_multi_setopt(r->multi, CURLMOPT_SOCKETDATA, r);
+    curl_multi_setopt(r->multi, CURLMOPT_TIMERFUNCTION, on_timer);
+    curl_multi_setopt(r->multi, CURLMOPT_TIMERDATA, r);
+    curl_multi_setopt(r->multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
+    curl_multi_setopt(r->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 0L);
+    curl_multi_setopt(r->multi, CURLMOPT_MAXCONNECTS, 1024L);
+    return 0;
+}
+
+void upstream_cleanup(relay_t *r)
+{
+    if (r->multi) curl_multi_cleanup(r->multi);
+    r->multi = NULL;
+    curl_global_cleanup();
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *arg)
+{
+    exchange_t *ex = arg;
+    size_t len = size * n;
+    if (ex->ttfb_us < 0) ex->ttfb_us = ex_now_us(ex);
+    if (len >= 5 && !strncmp(p, "HTTP/", 5)) {        /* a status line: new header block */
+        hdr_free_all(ex->rh, ex->nrh);
+        ex->rh = NULL; ex->nrh = ex->rh_cap = 0;
+        const char *sp = memchr(p, ' ', len);
+        ex->status = sp ? atoi(sp + 1) : 0;
+        return len;
+    }
+    size_t l = len;
+    while (l && (p[l - 1] == '\n' || p[l - 1] == '\r')) l--;
+    if (l == 0) {                                     /* end of a header block */
+        if (ex->status >= 200) ex_on_headers(ex);
+        return len;
+    }
+    if ((p[0] == ' ' || p[0] == '\t') && ex->nrh) {   /* obs-fold: join to the previous value */
+        hdr_t *h = &ex->rh[ex->nrh - 1];
+        char *nv = realloc(h->value, h->vlen + l + 1);
+        if (!nv) return 0;
+        nv[h->vlen] = ' ';
+        size_t s = 0; while (s < l && (p[s] == ' ' || p[s] == '\t')) s++;
+        memcpy(nv + h->vlen + 1, p + s, l - s);
+        h->vlen += 1 + l - s; nv[h->vlen] = 0; h->value = nv;
+        return len;
+    }
+    const char *colon = memchr(p, ':', l);
+    if (!colon) return len;                           /* not a header: ignore */
+    const char *v = colon + 1, *e = p + l;
+    while (v < e && (*v == ' ' || *v == '\t')) v++;
+    if (hdr_push(&ex->rh, &ex->nrh, &ex->rh_cap, p, (size_t)(colon - p), v, (size_t)(e - v)) < 0) return 0;
+    return len;
+}
+
+static size_t on_write(char *p, size_t size, size_t n, void *arg)
+{
+    return ex_on_body(arg, p, size * n);
+}
+
+static int client_has_auth(const exchange_t *ex)
+{
+    return hdr_get(ex->qh, ex->nqh, "authorization") || hdr_get(ex->qh, ex->nqh, "x-api-key");
+}
+
+static int is_credential(const char *name)
+{
+    return !strcasecmp(name, "authorization") || !strcasecmp(name, "x-api-key") ||
+           !strcasecmp(name, "api-key") || !strcasecmp(name, "x-goog-api-key");
+}
+
+static struct curl_slist *build_headers(exchange_t *ex)
+{
+    struct curl_slist *l = NULL, *t;
+    upstream_t *up = ex->up;
+    int inject = up->api_key && !(up->pass_client_key && client_has_auth(ex));
+    int keep_client_auth = up->pass_client_key;
+    int has_ctype = 0, has_accept = 0;
+    for (size_t i = 0; i < ex->nqh; i++) {
+        const hdr_t *h = &ex->qh[i];
+        if (hdr_is_hop_by_hop(h->name, ex->qh, ex->nqh) || !strcasecmp(h->name, "host") ||
+            !strcasecmp(h->name, "content-length") || !strcasecmp(h->name, "expect"))
+            continue;
+        if (is_credential(h->name) && (!keep_client_auth || inject)) continue;
+        if (!strcasecmp(h->name, "content-type")) has_ctype = 1;
+        if (!strcasecmp(h->name, "accept")) has_accept = 1;
+        size_t nl = strlen(h->name);
+        char *line = malloc(nl + h->vlen + 3);
+        if (!line) goto fail;
+        if (h->vlen) sprintf(line, "%s: %s", h->name, h->value);
+        else sprintf(line, "%s;", h->name);       /* curl's way to send an empty value */
+        t = curl_slist_append(l, line);
+        free(line);
+        if (!t) goto fail;
+        l = t;
+    }
+    if (inject) {
+        char *line = malloc(strlen(up->api_key) + 32);
+        if (!line) goto fail;
+        if (up->protocol == PROTO_ANTHROPIC) sprintf(line, "x-api-key: %s", up->api_key);
+        else sprintf(line, "Authorization: Bearer %s", up->api_key);
+        t = curl_slist_append(l, line);
+        free(line);
+        if (!t) goto fail;
+        l = t;
+    }
+    /* headers curl would add on its own: not ours to add */
+    const char *off[] = { "Expect:", has_ctype ? NULL : "Content-Type:", has_accept ? NULL : "Accept:" };
+    for (size_t i = 0; i < sizeof off / sizeof *off; i++) {
+        if (!off[i]) continue;
+        if (!(t = curl_slist_append(l, off[i]))) goto fail;
+        l = t;
+    }
+    return l;
+fail:
+    curl_slist_free_all(l);
+    return NULL;
+}
+
+int upstream_start(exchange_t *ex, char *err, size_t errlen)
+{
+    relay_t *r = ex->r;
+    const char *url = ex->up_url;
+    CURL *e = curl_easy_init();
+    if (!e) { snprintf(err, errlen, "out of memory"); return -1; }
+    ex->up_headers = build_headers(ex);
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, ex);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, ex->up_headers);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, ex);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, ex);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, ex->curl_err);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_HTTP_CONTENT_DECODING, 0L);   /* bytes as sent */
+    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+    curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, ex->up->connect_timeout_ms);
+    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(e, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
+    if (ex->up->ca_file) curl_easy_setopt(e, CURLOPT_CAINFO, ex->up->ca_file);
+    if (ex->up->insecure) {
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    const char *body = ex->up_body ? ex->up_body : buf_ptr(&ex->body);
+    size_t blen = ex->up_body ? ex->up_body_len : buf_len(&ex->body);
+    if (!strcmp(ex->method, "GET") && blen == 0) {
+        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    } else if (!strcmp(ex->method, "HEAD")) {
+        curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+    } else {
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)blen);
+        if (strcmp(ex->method, "POST") != 0) curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, ex->method);
+    }
+    ex->easy = e;
+    if (curl_multi_add_handle(r->multi, e) != CURLM_OK) {
+        ex->easy = NULL;
+        curl_easy_cleanup(e);
+        snprintf(err, errlen, "unable to start the upstream transfer");
+        return -1;
+    }
+    return 0;
+}
+
+static void release(exchange_t *ex)
+{
+    if (ex->easy) {
+        curl_multi_remove_handle(ex->r->multi, ex->easy);
+        curl_easy_cleanup(ex->easy);
+        ex->easy = NULL;
+    }
+    curl_slist_free_all(ex->up_headers);
+    ex->up_headers = NULL;
+    ex->want_unpause = 0;
+}
+
+void upstream_cancel(exchange_t *ex)
+{
+    release(ex);
+}
+
+void upstream_socket_event(relay_t *r, int fd, uint32_t events)
+{
+    int running, flags = 0;
+    if (events & EPOLLIN) flags |= CURL_CSELECT_IN;
+    if (events & EPOLLOUT) flags |= CURL_CSELECT_OUT;
+    if (events & (EPOLLERR | EPOLLHUP)) flags |= CURL_CSELECT_ERR;
+    curl_multi_socket_action(r->multi, fd, flags, &running);
+}
+
+void upstream_timeout(relay_t *r)
+{
+    int running;
+    r->curl_deadline_mono = -1;
+    curl_multi_socket_action(r->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+}
+
+void upstream_poll_done(relay_t *r)
+{
+    CURLMsg *m;
+    int left;
+    while ((m = curl_multi_info_read(r->multi, &left))) {
+        if (m->msg != CURLMSG_DONE) continue;
+        exchange_t *ex = NULL;
+        CURLcode rc = m->data.result;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&ex);
+        if (!ex) continue;
+        release(ex);
+        ex_on_upstream_done(ex, rc);
+    }
+}
+
+void upstream_request_unpause(exchange_t *ex)
+{
+    relay_t *r = ex->r;
+    if (ex->want_unpause || !ex->easy) return;
+    if (r->nunpause == r->unpause_cap) {
+        size_t nc = r->unpause_cap ? r->unpause_cap * 2 : 64;
+        exchange_t **nu = realloc(r->unpause, nc * sizeof *nu);
+        if (!nu) return;
+        r->unpause = nu; r->unpause_cap = nc;
+    }
+    ex->want_unpause = 1;
+    r->unpause[r->nunpause++] = ex;
+}
+
+/* Unpause outside any callback: curl_easy_pause may call the write
+ * callback at once (DESIGN.md, re-entrancy). */
+void upstream_do_unpause(relay_t *r)
+{
+    for (size_t i = 0; i < r->nunpause; i++) {
+        exchange_t *ex = r->unpause[i];
+        if (!ex || !ex->want_unpause) continue;
+        ex->want_unpause = 0;
+        if (ex->easy && ex->paused && buf_len(&ex->out) < ex->r->conf->out_buffer) {
+            ex->paused = 0;
+            curl_easy_pause(ex->easy, CURLPAUSE_CONT);
+        }
+    }
+    r->nunpause = 0;
+}
+
+void upstream_forget(exchange_t *ex)
+{
+    relay_t *r = ex->r;
+    for (size_t i = 0; i < r->nunpause; i++) if (r->unpause[i] == ex) r->unpause[i] = NULL;
+    (void)g_relay;
+}

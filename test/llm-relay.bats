@@ -1,0 +1,378 @@
+#!/usr/bin/env bats
+# llm-relay: transparent forwarding, streaming, capture, errors, shutdown.
+load helper
+
+setup() { start_mock; }
+teardown() { common_teardown; }
+
+CHAT='{"model":"mock-model","messages":[{"role":"user","content":"Hi"}]}'
+SCHAT='{"model":"mock-model","stream":true,"messages":[{"role":"user","content":"Hi"}]}'
+SMSG='{"model":"claude-x","max_tokens":50,"stream":true,"messages":[{"role":"user","content":"Hi"}]}'
+
+# fetch URL PATH BODY OUT [curl args...]: body to OUT, status+headers to OUT.h
+fetch() {
+    local url=$1 path=$2 body=$3 out=$4; shift 4
+    curl -sS -D "$out.h" -o "$out" -H 'Content-Type: application/json' "$@" --data-binary "$body" "$url$path"
+}
+
+# compare_direct PATH BODY [curl args...]: the relay's body equals the mock's,
+# and the capture rebuilds it from its chunks.
+compare_direct() {
+    local path=$1 body=$2; shift 2
+    fetch "$MOCK_URL" "$path" "$body" "$BATS_TEST_TMPDIR/direct" "$@" || true
+    fetch "$RELAY_URL" "$path" "$body" "$BATS_TEST_TMPDIR/relayed" "$@" || true
+    cmp "$BATS_TEST_TMPDIR/direct" "$BATS_TEST_TMPDIR/relayed"
+    [ "$(head -1 "$BATS_TEST_TMPDIR/direct.h")" = "$(head -1 "$BATS_TEST_TMPDIR/relayed.h")" ]
+    stop_relay
+    node "$TOOLS/rebuild.js" --client "$CAP" > "$BATS_TEST_TMPDIR/rebuilt"
+    cmp "$BATS_TEST_TMPDIR/direct" "$BATS_TEST_TMPDIR/rebuilt"
+    validate_capture
+}
+
+@test "non-streaming chat: byte-identical body, capture with usage" {
+    start_relay --upstream "$MOCK_URL"
+    compare_direct /v1/chat/completions "$CHAT"
+    run cap -r 'select(.event=="end") | [.outcome, .status, .usage.input_tokens, .usage.output_tokens, .usage.cached_tokens, .finish_reason] | @tsv'
+    assert_output "$(printf 'ok\t200\t11\t5\t3\tstop')"
+    run cap -r 'select(.event=="request") | [.model, .stream, .protocol, .route, .body_json] | @tsv'
+    assert_output "$(printf 'mock-model\tfalse\topenai\tdefault\ttrue')"
+}
+
+@test "streaming chat: events pass through as they come, usage asked for and withheld" {
+    start_relay --upstream "$MOCK_URL"
+    compare_direct /v1/chat/completions "$SCHAT"
+    # the client got no usage chunk, the upstream was asked for one
+    ! grep -q '"usage"' "$BATS_TEST_TMPDIR/relayed"
+    run cap -r 'select(.event=="chunk" and .withheld) | .data'
+    assert_output --partial '"choices":[]'
+    run cap -r 'select(.event=="end") | [.usage.input_tokens, .usage.output_tokens, .chunks, (.timing.ttft_us > 0)] | @tsv'
+    assert_output "$(printf '11\t5\t9\ttrue')"
+    run cap -r 'select(.event=="request") | .upstream_changes[0]'
+    assert_output 'stream_options.include_usage'
+    curl -sS "$MOCK_URL/__mock/last" | jq -r .body | jq -e '.stream_options.include_usage == true'
+}
+
+@test "streaming chat with client-requested usage: nothing withheld, nothing changed" {
+    start_relay --upstream "$MOCK_URL"
+    compare_direct /v1/chat/completions '{"model":"m","stream":true,"stream_options":{"include_usage":true},"messages":[]}'
+    grep -q '"usage"' "$BATS_TEST_TMPDIR/relayed"
+    run cap -c 'select(.event=="chunk" and .withheld)'
+    assert_output ''
+    run cap -c 'select(.event=="request") | .upstream_changes'
+    assert_output '[]'
+}
+
+@test "anthropic stream: message events, ping, usage from message_start and message_delta" {
+    start_relay --upstream "$MOCK_URL" --protocol anthropic
+    compare_direct /v1/messages "$SMSG" -H 'anthropic-version: 2023-06-01'
+    run cap -r 'select(.event=="end") | [.outcome, .usage.input_tokens, .usage.output_tokens, .usage.cached_tokens, .finish_reason] | @tsv'
+    assert_output "$(printf 'ok\t11\t5\t2\tend_turn')"
+    run cap -r 'select(.event=="chunk") | .event_name' 
+    assert_line 'ping'
+    assert_line 'message_stop'
+}
+
+@test "SSE edge cases pass byte for byte: CRLF, comments, multi-line data, split UTF-8" {
+    # the client asks for usage itself: nothing is withheld, so every byte compares
+    for s in crlf comments multiline ping split-utf8; do
+        start_relay --upstream "$MOCK_URL"
+        compare_direct /v1/chat/completions '{"model":"m","stream":true,"stream_options":{"include_usage":true}}' -H "X-Mock-Scenario: $s"
+    done
+    # the split character arrived whole in one capture event
+    run cap -r 'select(.event=="chunk") | .data'
+    assert_output --partial '😀'
+}
+
+@test "a single 1 MiB SSE event is relayed and captured whole" {
+    start_relay --upstream "$MOCK_URL"
+    compare_direct /v1/chat/completions "$SCHAT" -H 'X-Mock-Scenario: big-event'
+    run cap -r 'select(.event=="chunk") | .data | length | select(. > 1000000)'
+    [ "${#lines[@]}" -eq 1 ]
+}
+
+@test "mid-stream error event: relayed, end says upstream_error" {
+    start_relay --upstream "$MOCK_URL"
+    compare_direct /v1/messages "$SMSG" -H 'X-Mock-Scenario: error-midstream'
+    run cap -r 'select(.event=="end") | .outcome'
+    assert_output upstream_error
+}
+
+@test "429 with Retry-After and 500 pass through unchanged" {
+    start_relay --upstream "$MOCK_URL"
+    compare_direct /v1/chat/completions "$CHAT" -H 'X-Mock-Scenario: 429'
+    grep -qi '^retry-after: 7' "$BATS_TEST_TMPDIR/relayed.h"
+    grep -q ' 429' "$BATS_TEST_TMPDIR/relayed.h"
+    run cap -r 'select(.event=="end") | [.outcome, .status] | @tsv'
+    assert_output "$(printf 'upstream_error\t429')"
+    start_relay --upstream "$MOCK_URL"
+    compare_direct /v1/chat/completions "$CHAT" -H 'X-Mock-Scenario: 500'
+}
+
+@test "gzip-encoded response: the compressed bytes pass unchanged, usage still read" {
+    start_relay --upstream "$MOCK_URL"
+    compare_direct /v1/chat/completions "$CHAT" -H 'X-Mock-Scenario: gzip' -H 'Accept-Encoding: gzip'
+    grep -qi '^content-encoding: gzip' "$BATS_TEST_TMPDIR/relayed.h"
+    run cap -r 'select(.event=="end") | [.usage.input_tokens, .usage.output_tokens] | @tsv'
+    assert_output "$(printf '11\t5')"
+}
+
+@test "slow first byte, body without length, tricky headers" {
+    start_relay --upstream "$MOCK_URL"
+    compare_direct /v1/chat/completions "$CHAT" -H 'X-Mock-Scenario: slow' -H 'X-Mock-Delay-Ms: 300'
+    start_relay --upstream "$MOCK_URL"
+    compare_direct /v1/chat/completions "$CHAT" -H 'X-Mock-Scenario: nolength'
+    start_relay --upstream "$MOCK_URL"
+    compare_direct /v1/chat/completions "$CHAT" -H 'X-Mock-Scenario: headers'
+    [ "$(grep -ci '^set-cookie:' "$BATS_TEST_TMPDIR/relayed.h")" -eq 2 ]
+    grep -qi '^x-upstream-request-id: upstream-req-1' "$BATS_TEST_TMPDIR/relayed.h"
+    # secrets are masked in the capture
+    run cap -r 'select(.event=="response") | .headers[] | select(.[0]|ascii_downcase=="set-cookie") | .[1]'
+    assert_line --regexp '^\[masked sha256:[0-9a-f]{12}\]$'
+}
+
+@test "connection reset mid-stream: the client sees the break, end says upstream_error" {
+    start_relay --upstream "$MOCK_URL"
+    run curl -sS -N "$RELAY_URL/v1/chat/completions" -H 'X-Mock-Scenario: reset' -d "$SCHAT"
+    [ "$status" -ne 0 ]
+    stop_relay
+    run cap -r 'select(.event=="end") | .outcome'
+    assert_output upstream_error
+    validate_capture
+}
+
+@test "request reaches the upstream unchanged: method, target, headers, body bytes" {
+    start_relay --upstream "$MOCK_URL"
+    printf '{"model":"m",\n "x":"\377\376 not utf-8"}' > "$BATS_TEST_TMPDIR/body"
+    curl -sS -X PUT "$RELAY_URL/v1/files/abc?purpose=a%20b&x=1" -H 'X-Mock-Scenario: echo' \
+        -H 'X-Custom: one' -H 'X-Custom: two' -H 'Content-Type: application/json' \
+        -H 'Connection: keep-alive, X-Hop' -H 'X-Hop: secret-hop' \
+        --data-binary @"$BATS_TEST_TMPDIR/body" -o "$BATS_TEST_TMPDIR/echo"
+    run jq -r .method "$BATS_TEST_TMPDIR/echo"; assert_output PUT
+    run jq -r .target "$BATS_TEST_TMPDIR/echo"; assert_output '/v1/files/abc?purpose=a%20b&x=1'
+    run jq -r '[.headers[] | select(.[0]=="X-Custom") | .[1]] | join(",")' "$BATS_TEST_TMPDIR/echo"; assert_output 'one,two'
+    run jq -r '[.headers[] | .[0] | ascii_downcase] | join(",")' "$BATS_TEST_TMPDIR/echo"
+    refute_output --partial 'x-hop'
+    refute_output --partial 'connection'
+    jq -r .body_base64 "$BATS_TEST_TMPDIR/echo" | base64 -d | cmp - "$BATS_TEST_TMPDIR/body"
+    stop_relay
+    node "$TOOLS/rebuild.js" --request "$CAP" | cmp - "$BATS_TEST_TMPDIR/body"
+    run cap -r 'select(.event=="request") | [.body_encoding, .body_json, .uri] | @tsv'
+    assert_output "$(printf 'base64\tfalse\t/v1/files/abc?purpose=a%%20b&x=1')"
+    validate_capture
+}
+
+@test "malformed JSON is forwarded and captured as a string" {
+    start_relay --upstream "$MOCK_URL"
+    curl -sS "$RELAY_URL/v1/chat/completions" -H 'X-Mock-Scenario: echo' -d '{"model": "m", oops' -o "$BATS_TEST_TMPDIR/echo"
+    run jq -r .body "$BATS_TEST_TMPDIR/echo"; assert_output '{"model": "m", oops'
+    stop_relay
+    run cap -r 'select(.event=="request") | [.body, .body_json] | @tsv'
+    assert_output "$(printf '{"model": "m", oops\tfalse')"
+}
+
+@test "provider key injected, the client's key never reaches the upstream, capture masks it" {
+    export PLLM_TEST_KEY=sk-provider-secret
+    start_relay --upstream "$MOCK_URL" --api-key-env PLLM_TEST_KEY
+    curl -sS "$RELAY_URL/v1/chat/completions" -H 'X-Mock-Scenario: echo' -H 'Authorization: Bearer sk-client' -d "$CHAT" -o "$BATS_TEST_TMPDIR/echo"
+    run jq -r '.headers[] | select(.[0]|ascii_downcase=="authorization") | .[1]' "$BATS_TEST_TMPDIR/echo"
+    assert_output 'Bearer sk-provider-secret'
+    stop_relay
+    ! grep -q 'sk-client\|sk-provider' "$CAP"
+    start_relay --upstream "$MOCK_URL" --protocol anthropic --api-key-env PLLM_TEST_KEY
+    curl -sS "$RELAY_URL/v1/messages" -H 'X-Mock-Scenario: echo' -H 'x-api-key: sk-client' -d '{}' -o "$BATS_TEST_TMPDIR/echo"
+    run jq -r '[.headers[] | select(.[0]|ascii_downcase=="x-api-key") | .[1]] | join(",")' "$BATS_TEST_TMPDIR/echo"
+    assert_output 'sk-provider-secret'
+}
+
+@test "client key passes through only with --pass-client-key" {
+    start_relay --upstream "$MOCK_URL"
+    curl -sS "$RELAY_URL/v1/models" -H 'X-Mock-Scenario: echo' -H 'Authorization: Bearer sk-client' -o "$BATS_TEST_TMPDIR/echo"
+    run jq -r '[.headers[] | select(.[0]|ascii_downcase=="authorization")] | length' "$BATS_TEST_TMPDIR/echo"
+    assert_output 0
+    stop_relay
+    start_relay --upstream "$MOCK_URL" --pass-client-key
+    curl -sS "$RELAY_URL/v1/models" -H 'X-Mock-Scenario: echo' -H 'Authorization: Bearer sk-client' -o "$BATS_TEST_TMPDIR/echo"
+    run jq -r '.headers[] | select(.[0]|ascii_downcase=="authorization") | .[1]' "$BATS_TEST_TMPDIR/echo"
+    assert_output 'Bearer sk-client'
+}
+
+@test "X-Request-Id is the exchange id; a client's X-Request-Id is recorded" {
+    start_relay --upstream "$MOCK_URL"
+    curl -sS -D "$BATS_TEST_TMPDIR/h" -o /dev/null "$RELAY_URL/v1/chat/completions" -H 'X-Request-Id: client-42' -d "$CHAT"
+    rid=$(sed -n 's/^X-Request-Id: \([^\r]*\).*/\1/ip' "$BATS_TEST_TMPDIR/h")
+    [[ "$rid" =~ ^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$ ]]
+    stop_relay
+    run cap -r 'select(.event=="request") | [.id, .client_request_id] | @tsv'
+    assert_output "$(printf '%s\tclient-42' "$rid")"
+}
+
+@test "routes: path prefixes and model globs pick the upstream; unknown model gets a native 404" {
+    cat > "$BATS_TEST_TMPDIR/relay.yaml" <<YAML
+upstreams:
+  a: { url: "$MOCK_URL", protocol: openai }
+  b: { url: "$MOCK_URL/v1", protocol: anthropic }
+routes:
+  - { prefix: /openai, upstream: a }
+  - { prefix: /anthropic, upstream: b }
+  - { model: "gpt-*", upstream: a, name: gpt }
+  - { model: "claude-*", upstream: b, name: claude }
+YAML
+    start_relay -c "$BATS_TEST_TMPDIR/relay.yaml"
+    curl -sS "$RELAY_URL/openai/v1/chat/completions?k=v" -H 'X-Mock-Scenario: echo' -d '{"model":"zzz"}' | jq -e '.target == "/v1/chat/completions?k=v"'
+    curl -sS "$RELAY_URL/anthropic/v1/messages" -H 'X-Mock-Scenario: echo' -d '{"model":"zzz"}' | jq -e '.target == "/v1/messages"'
+    curl -sS "$RELAY_URL/v1/chat/completions" -d '{"model":"gpt-4o"}' | jq -e '.object == "chat.completion"'
+    run curl -sS -w '\n%{http_code}' "$RELAY_URL/v1/chat/completions" -d '{"model":"llama-3"}'
+    assert_line --index 1 404
+    echo "${lines[0]}" | jq -e '.error.type == "invalid_request_error" and (.error.message | contains("llama-3"))'
+    run curl -sS -w '\n%{http_code}' "$RELAY_URL/v1/messages" -d '{"model":"llama-3"}'
+    assert_line --index 1 404
+    echo "${lines[0]}" | jq -e '.type == "error" and .error.type == "not_found_error"'
+    stop_relay
+    run cap -r 'select(.event=="request") | .route'
+    assert_output "$(printf 'route0\nroute1\ngpt\nnull\nnull')"
+    run cap -r 'select(.event=="end") | .outcome'
+    assert_output "$(printf 'ok\nok\nok\nrelay_error\nrelay_error')"
+    validate_capture
+}
+
+@test "upstream unreachable → native 502; upstream too slow → native 504" {
+    start_relay --upstream "http://127.0.0.1:1"
+    run curl -sS -w '\n%{http_code}' "$RELAY_URL/v1/chat/completions" -d "$CHAT"
+    assert_line --index 1 502
+    echo "${lines[0]}" | jq -e '.error.message | startswith("upstream unreachable")'
+    stop_relay
+    run cap -r 'select(.event=="end") | .outcome'
+    assert_output relay_error
+    validate_capture
+    start_relay --upstream "$MOCK_URL" --timeout 300ms
+    run curl -sS -w '\n%{http_code}' "$RELAY_URL/v1/messages" -H 'X-Mock-Scenario: hang' -d '{}'
+    assert_line --index 1 504
+    echo "${lines[0]}" | jq -e '.type == "error"'
+    stop_relay
+    run cap -r 'select(.event=="end") | .outcome'
+    assert_output timeout
+}
+
+@test "a body over the limit gets a native 413 and is captured as refused" {
+    start_relay --upstream "$MOCK_URL" --max-body 1k
+    head -c 5000 /dev/zero | tr '\0' a > "$BATS_TEST_TMPDIR/big"
+    run curl -sS -w '\n%{http_code}' "$RELAY_URL/v1/chat/completions" --data-binary @"$BATS_TEST_TMPDIR/big"
+    assert_line --index 1 413
+    stop_relay
+    run cap -r 'select(.event=="end") | [.outcome, .status] | @tsv'
+    assert_output "$(printf 'relay_error\t413')"
+    run curl -sS "$MOCK_URL/__mock/stats"
+    echo "$output" | jq -e '.requests == 0'
+}
+
+@test "client hang-up mid-stream cancels the upstream at once and is captured" {
+    start_relay --upstream "$MOCK_URL"
+    curl -sS -N --max-time 0.6 "$RELAY_URL/v1/chat/completions" -H 'X-Mock-Scenario: drip' -d "$SCHAT" > /dev/null || true
+    sleep 0.4
+    curl -sS "$MOCK_URL/__mock/stats" | jq -e '.streams_aborted == 1'
+    stop_relay
+    run cap -r 'select(.event=="end") | [.outcome, (.chunks > 0)] | @tsv'
+    assert_output "$(printf 'client_closed\ttrue')"
+    validate_capture
+}
+
+@test "SIGTERM drains: in-flight streams finish, the relay exits 0" {
+    start_relay --upstream "$MOCK_URL"
+    curl -sS -N "$RELAY_URL/v1/chat/completions" -H 'X-Mock-Scenario: drip' -H 'X-Mock-Chunks: 10' -d "$SCHAT" > "$BATS_TEST_TMPDIR/out" &
+    cpid=$!
+    sleep 0.3
+    kill -TERM "$RELAY_PID"
+    wait "$RELAY_PID"; rc=$?; RELAY_PID=
+    [ "$rc" -eq 0 ]
+    wait "$cpid"
+    grep -q 'data: \[DONE\]' "$BATS_TEST_TMPDIR/out"
+    run cap -r 'select(.event=="end") | .outcome'
+    assert_output ok
+}
+
+@test "SIGTERM past the drain timeout: aborted end events, exit 0" {
+    start_relay --upstream "$MOCK_URL" --drain-timeout 200ms
+    curl -sS -N "$RELAY_URL/v1/chat/completions" -H 'X-Mock-Scenario: drip' -d "$SCHAT" > /dev/null &
+    sleep 0.3
+    kill -TERM "$RELAY_PID"
+    wait "$RELAY_PID"; rc=$?; RELAY_PID=
+    [ "$rc" -eq 0 ]
+    run cap -r 'select(.event=="end") | .outcome'
+    assert_output aborted
+    validate_capture
+}
+
+@test "capture queue full, policy drop: clients served, drops counted and logged" {
+    mkfifo "$BATS_TEST_TMPDIR/fifo"
+    exec 7<>"$BATS_TEST_TMPDIR/fifo"      # hold the pipe open, read nothing
+    "$RELAY" --listen 127.0.0.1:0 --upstream "$MOCK_URL" --on-full drop --queue 64k \
+        > "$BATS_TEST_TMPDIR/fifo" 2>"$BATS_TEST_TMPDIR/relay.log" &
+    RELAY_PID=$!
+    wait_for "$BATS_TEST_TMPDIR/relay.log" 'listening on'
+    RELAY_URL="http://127.0.0.1:$(sed -n 's/.*127.0.0.1:\([0-9]*\).*/\1/p' "$BATS_TEST_TMPDIR/relay.log" | head -1)"
+    for i in 1 2 3; do
+        timeout 10 curl -sS -N "$RELAY_URL/v1/chat/completions" -H 'X-Mock-Scenario: big-event' -d "$SCHAT" -o /dev/null
+    done
+    curl -sS "$RELAY_URL/metrics" | grep -E '^llm_relay_capture_dropped_total [1-9]'
+    grep -q 'events dropped' "$BATS_TEST_TMPDIR/relay.log"
+    exec 7<&-
+}
+
+@test "capture queue full, policy block: the relay waits for the sink and loses nothing" {
+    mkfifo "$BATS_TEST_TMPDIR/fifo"
+    exec 7<>"$BATS_TEST_TMPDIR/fifo"
+    "$RELAY" --listen 127.0.0.1:0 --upstream "$MOCK_URL" --on-full block --queue 64k \
+        > "$BATS_TEST_TMPDIR/fifo" 2>"$BATS_TEST_TMPDIR/relay.log" &
+    RELAY_PID=$!
+    wait_for "$BATS_TEST_TMPDIR/relay.log" 'listening on'
+    RELAY_URL="http://127.0.0.1:$(sed -n 's/.*127.0.0.1:\([0-9]*\).*/\1/p' "$BATS_TEST_TMPDIR/relay.log" | head -1)"
+    # with nobody reading, the big stream cannot finish
+    run timeout 2 curl -sS -N "$RELAY_URL/v1/chat/completions" -H 'X-Mock-Scenario: big-event' -d "$SCHAT" -o /dev/null
+    [ "$status" -ne 0 ]
+    # start reading: everything arrives, nothing dropped
+    CAP="$BATS_TEST_TMPDIR/capture.jsonl"
+    cat <&7 > "$CAP" &
+    reader=$!
+    curl -sS -N "$RELAY_URL/v1/chat/completions" -d "$SCHAT" -o /dev/null
+    curl -sS "$RELAY_URL/metrics" | grep -E '^llm_relay_capture_dropped_total 0$'
+    stop_relay
+    sleep 0.3; kill "$reader" 2>/dev/null || true; exec 7<&-
+    [ "$(jq -r 'select(.event=="end") | .outcome' "$CAP" | sort | tr '\n' ' ')" = "client_closed ok " ]
+    validate_capture
+}
+
+@test "/health and /metrics answer; metrics count requests by route and status" {
+    start_relay --upstream "$MOCK_URL"
+    curl -sS "$RELAY_URL/health" | jq -e '.status == "ok"'
+    curl -sS -o /dev/null "$RELAY_URL/v1/chat/completions" -d "$CHAT"
+    curl -sS -o /dev/null "$RELAY_URL/v1/chat/completions" -H 'X-Mock-Scenario: 429' -d "$CHAT"
+    run curl -sS "$RELAY_URL/metrics"
+    assert_line 'llm_relay_requests_total{route="default",status="200"} 1'
+    assert_line 'llm_relay_requests_total{route="default",status="429"} 1'
+    assert_line 'llm_relay_active_requests 0'
+    assert_line --regexp '^llm_relay_capture_queue_bytes [0-9]+$'
+}
+
+@test "config: checked with -n; a bad file exits 100 naming file, line and key" {
+    cat > "$BATS_TEST_TMPDIR/ok.yaml" <<YAML
+upstreams:
+  x: { url: "http://127.0.0.1:9", api_key: "\${PLLM_UNSET_VAR:-}" }
+YAML
+    run "$RELAY" -n -c "$BATS_TEST_TMPDIR/ok.yaml"
+    assert_success
+    printf 'upstreams:\n  x:\n    url: http://h\n    timeuot: 5s\n' > "$BATS_TEST_TMPDIR/bad.yaml"
+    run "$RELAY" -n -c "$BATS_TEST_TMPDIR/bad.yaml"
+    [ "$status" -eq 100 ]
+    assert_output --partial "bad.yaml:4: upstreams.x.timeuot: unknown key"
+    printf 'routes:\n  - { upstream: nowhere }\n' > "$BATS_TEST_TMPDIR/bad2.yaml"
+    run "$RELAY" -n -c "$BATS_TEST_TMPDIR/bad2.yaml"
+    [ "$status" -eq 100 ]
+    assert_output --partial 'bad2.yaml:2: routes[0].upstream: no upstream named "nowhere"'
+    printf 'upstreams:\n  x: { url: "${PLLM_UNSET_VAR}" }\n' > "$BATS_TEST_TMPDIR/bad3.yaml"
+    run "$RELAY" -n -c "$BATS_TEST_TMPDIR/bad3.yaml"
+    [ "$status" -eq 100 ]
+    assert_output --partial 'bad3.yaml:2'
+    assert_output --partial 'PLLM_UNSET_VAR'
+    run "$RELAY" --bogus-flag
+    [ "$status" -eq 100 ]
+}

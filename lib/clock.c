@@ -4,7 +4,6 @@
 #include "clock.h"
 
 #include <time.h>
-#include <stdio.h>
 
 #define US_PER_SEC 1000000LL
 #define SEC_PER_DAY 86400LL
@@ -57,6 +56,16 @@ static int64_t floor_div(int64_t a, int64_t b)
     return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
 }
 
+/* Write v (0 <= v < 10^n) as exactly n decimal digits. */
+static char *put_digits(char *o, int64_t v, int n)
+{
+    for (int i = n - 1; i >= 0; i--) {
+        o[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+    return o + n;
+}
+
 size_t clock_rfc3339(int64_t wall_us, char *out)
 {
     if (wall_us < MIN_WALL_US)
@@ -70,10 +79,23 @@ size_t clock_rfc3339(int64_t wall_us, char *out)
     int64_t y;
     int m, d;
     civil_from_days(days, &y, &m, &d);
-    int n = snprintf(out, RFC3339_LEN, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ",
-                     (int)y, m, d, (int)(sod / 3600), (int)(sod / 60 % 60),
-                     (int)(sod % 60), (int)us);
-    return n < 0 ? 0 : (size_t)n;
+    char *o = out;
+    o = put_digits(o, y, 4);
+    *o++ = '-';
+    o = put_digits(o, m, 2);
+    *o++ = '-';
+    o = put_digits(o, d, 2);
+    *o++ = 'T';
+    o = put_digits(o, sod / 3600, 2);
+    *o++ = ':';
+    o = put_digits(o, sod / 60 % 60, 2);
+    *o++ = ':';
+    o = put_digits(o, sod % 60, 2);
+    *o++ = '.';
+    o = put_digits(o, us, 6);
+    *o++ = 'Z';
+    *o = '\0';
+    return (size_t)(o - out);
 }
 
 /* Read exactly n decimal digits from *s into *v; advance *s. */

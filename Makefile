@@ -1,12 +1,17 @@
 # proxy-llm — top-level Makefile. See README.md.
+#   make            build every program into bin/
+#   make test       install what is missing, build, run every test
+#   make run        the main job: the relay with capture on
+#   make bench      the benchmark (bench/run)
 PREFIX  ?= /usr/local
 DESTDIR ?=
 BINDIR   = $(PREFIX)/bin
 MANDIR   = $(PREFIX)/share/man
 DATADIR  = $(PREFIX)/share/proxy-llm
+VERSION  = 0.1.0
 
 CC      ?= cc
-PKGS     = libmicrohttpd jansson libcurl yaml-0.1 libsystemd openssl zlib
+PKGS     = libmicrohttpd jansson libcurl yaml-0.1 libsystemd openssl zlib libarchive libsodium hiredis
 CFLAGS  ?= -O2 -g
 WARN     = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 ifeq ($(CI),true)
@@ -19,37 +24,45 @@ BUILD    = build-san
 else
 BUILD    = build
 endif
-VERSION  = 0.1.0
 CPPFLAGS += -D_GNU_SOURCE -Ilib -DPLLM_VERSION=\"$(VERSION)\"
 ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) $(CPPFLAGS) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LIBS     = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
+LIBS     = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -ljq -lm -lpthread
 
-LIB_SRC  = $(wildcard lib/*.c)
+# lib/ and lib/*/ make one static library linked by every program
+LIB_SRC  = $(wildcard lib/*.c lib/*/*.c)
+LIB_HDR  = $(wildcard lib/*.h lib/*/*.h)
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIBA     = $(BUILD)/libpllm.a
 
-PROGRAMS = llm-relay
-RELAY_SRC = $(wildcard llm-relay/*.c)
-RELAY_OBJ = $(RELAY_SRC:%.c=$(BUILD)/%.o)
+# every llm-*/ folder with a main.c is a program: llm-x/*.c → bin/llm-x
+PROGRAMS = $(patsubst %/main.c,%,$(wildcard llm-*/main.c))
+BINS     = $(PROGRAMS:%=bin/%)
 
 MOCK_SRC = $(wildcard test/mock/*.c)
 MOCK     = $(BUILD)/test/mock-upstream
+FUZZ_SRC = $(wildcard test/fuzz/fuzz_*.c)
+BENCH_SRC = $(wildcard bench/mock/*.c)
+BENCH_MOCK = $(BUILD)/bench/bench-mock
 
 UNIT_SRC = $(wildcard test/unit/test_*.c)
 UNIT_BIN = $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/unit/%)
 
-.PHONY: all deps test check unit run install uninstall clean bench lint-man
-all: bin/llm-relay $(MOCK)
+.PHONY: all deps test check unit run install uninstall clean bench lint-man fuzz
+all: $(BINS) $(MOCK)
 
-# bin/ holds the programs of the last build (normal or sanitizer).
-bin/llm-relay: $(BUILD)/llm-relay/llm-relay
+# bin/ holds the programs of the last build (normal or sanitizer)
+bin/%: $(BUILD)/%/prog
 	@mkdir -p bin
 	cp $< $@
 
-$(BUILD)/llm-relay/llm-relay: $(RELAY_OBJ) $(LIBA)
-	$(CC) $(LDFLAGS) -o $@ $(RELAY_OBJ) $(LIBA) $(LIBS)
+define PROGRAM_template
+$(BUILD)/$(1)/prog: $(patsubst %.c,$(BUILD)/%.o,$(wildcard $(1)/*.c)) $(LIBA)
+	$$(CC) $$(LDFLAGS) -o $$@ $$(filter %.o,$$^) $(LIBA) $$(LIBS)
+$(patsubst %.c,$(BUILD)/%.o,$(wildcard $(1)/*.c)): $(wildcard $(1)/*.h)
+endef
+$(foreach p,$(PROGRAMS),$(eval $(call PROGRAM_template,$(p))))
 
-$(BUILD)/%.o: %.c $(wildcard lib/*.h) $(wildcard llm-relay/*.h)
+$(BUILD)/%.o: %.c $(LIB_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -61,6 +74,10 @@ $(LIBA): $(LIB_OBJ)
 $(MOCK): $(MOCK_SRC)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -pthread -o $@ $(MOCK_SRC) -lz -lm
+
+$(BENCH_MOCK): $(BENCH_SRC) $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $(BENCH_SRC) $(LIBA) $(LIBS)
 
 $(BUILD)/test/unit/%: test/unit/%.c $(LIBA)
 	@mkdir -p $(dir $@)
@@ -75,15 +92,20 @@ test check: deps
 	$(MAKE) all unit
 	BUILD=$(BUILD) sh test/run
 
-run: deps all
+run: deps
+	$(MAKE) all
 	BUILD=$(BUILD) sh bin/pllm-run
+
+bench: deps
+	$(MAKE) all $(BENCH_MOCK)
+	BUILD=$(BUILD) sh bench/run
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(DATADIR)
 	for p in $(PROGRAMS); do install -m 755 bin/$$p $(DESTDIR)$(BINDIR)/$$p; done
 	for m in man/*.1; do install -m 644 $$m $(DESTDIR)$(MANDIR)/man1/; done
 	for m in man/*.5; do install -m 644 $$m $(DESTDIR)$(MANDIR)/man5/; done
-	for m in man/*.7; do [ -f $$m ] && install -m 644 $$m $(DESTDIR)$(MANDIR)/man7/ || true; done
+	for m in man/*.7; do install -m 644 $$m $(DESTDIR)$(MANDIR)/man7/; done
 	install -m 644 lib/capture.schema.json $(DESTDIR)$(DATADIR)/
 
 uninstall:
@@ -97,4 +119,4 @@ lint-man:
 	mandoc -Tlint -Wwarning man/*.[157]
 
 clean:
-	rm -rf build build-san bin/llm-relay
+	rm -rf build build-san $(BINS)

@@ -6,7 +6,7 @@ load '/usr/lib/bats/bats-assert/load'
 
 : "${PLLM_ROOT:=$(cd "$BATS_TEST_DIRNAME/.." && pwd)}"
 : "${PLLM_BUILD:=$PLLM_ROOT/build}"
-RELAY="$PLLM_BUILD/llm-relay/llm-relay"
+RELAY="$PLLM_BUILD/llm-relay/prog"
 MOCK="$PLLM_BUILD/test/mock-upstream"
 TOOLS="$PLLM_ROOT/test/tools"
 

@@ -478,6 +478,14 @@ void ex_on_upstream_done(exchange_t *ex, CURLcode rc)
     }
     if (ex->client_gone) ex_finish(ex, OUT_CLIENT_CLOSED, "client closed the connection");
     server_resume(ex);
+    ex_maybe_free(ex);
+}
+
+/* An exchange whose client is gone (MHD done with it) and whose upstream
+ * transfer has ended is freed here; else whichever side ends last frees it. */
+void ex_maybe_free(exchange_t *ex)
+{
+    if (ex->mhd_done && !ex->easy) ex_free(ex);
 }
 
 /* A response the relay makes itself, in the client's protocol. */
@@ -571,6 +579,7 @@ void ex_sweep(relay_t *r, int64_t now)
             ex_relay_error(ex, 504, ex->protocol == PROTO_ANTHROPIC ? "api_error" : "timeout",
                            "upstream did not answer in time");
             server_resume(ex);
+            if (ex->mhd_done) { ex_finish(ex, OUT_TIMEOUT, NULL); ex_maybe_free(ex); }
         } else if (ex->headers_done && now - ex->last_io_mono > (int64_t)ex->up->idle_timeout_ms * 1000) {
             upstream_cancel(ex);
             ex->curl_done = 1;
@@ -580,6 +589,7 @@ void ex_sweep(relay_t *r, int64_t now)
             ex_finish(ex, client_stalled ? OUT_CLIENT_CLOSED : OUT_TIMEOUT, why);
             ex->client_gone = 1;
             server_resume(ex);
+            ex_maybe_free(ex);
         }
     }
 }
@@ -593,5 +603,6 @@ void ex_abort_all(relay_t *r)
         ex_finish(ex, OUT_ABORTED, "the relay shut down before the exchange finished");
         deactivate(ex);
         server_resume(ex);
+        ex_maybe_free(ex);
     }
 }

@@ -190,6 +190,7 @@ void upstream_forget(exchange_t *ex);
 /* exchange.c */
 exchange_t *ex_new(relay_t *r, const char *uri);
 void ex_free(exchange_t *ex);
+void ex_maybe_free(exchange_t *ex);
 void ex_capture_request(exchange_t *ex);
 void ex_on_headers(exchange_t *ex);
 size_t ex_on_body(exchange_t *ex, const char *p, size_t n);

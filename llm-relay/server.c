@@ -193,7 +193,6 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const 
 static enum MHD_Result serve_internal(exchange_t *ex, const char *url)
 {
     relay_t *r = ex->r;
-    ex->internal = 1;
     if (!strcmp(url, "/health"))
         return queue_buffer(ex->conn, r->draining ? 503 : 200, "application/json",
                             r->draining ? "{\"status\":\"draining\"}\n" : "{\"status\":\"ok\"}\n",
@@ -248,8 +247,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     switch (ex->state) {
     case EX_NEW:
         if (!strcmp(url, "/health") || !strcmp(url, "/metrics")) {
-            ex->conn = conn;
-            return serve_internal(ex, url);
+            ex->conn = conn;          /* answered once the request is read: keeps keep-alive */
+            ex->internal = 1;
+            ex->state = EX_BODY;
+            return MHD_YES;
         }
         if (first_call(ex, conn, url, method)) {
             ex->state = EX_RESPONDING;
@@ -257,6 +258,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         }
         return MHD_YES;
     case EX_BODY:
+        if (ex->internal) {
+            if (*upload_size) { *upload_size = 0; return MHD_YES; }
+            ex->state = EX_RESPONDING;
+            return serve_internal(ex, url);
+        }
         if (*upload_size) {
             ex->body_seen += *upload_size;
             if (!ex->too_large && buf_append(&ex->body, upload, *upload_size) < 0) {
@@ -319,6 +325,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     } else if (!ex->ended && ex->relay_status) {
         ex_finish(ex, OUT_RELAY_ERROR, NULL);   /* refused before the body was read */
     }
+    if (ex->easy && !ex->ended) return;   /* client_close finish: the upstream goes on */
     ex_free(ex);
 }
 

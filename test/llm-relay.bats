@@ -376,3 +376,47 @@ YAML
     run "$RELAY" --bogus-flag
     [ "$status" -eq 100 ]
 }
+
+@test "client hang-up with --client-close finish: the upstream runs to the end and is captured" {
+    start_relay --upstream "$MOCK_URL" --client-close finish
+    curl -sS -N --max-time 0.4 "$RELAY_URL/v1/chat/completions" -H 'X-Mock-Scenario: drip' \
+        -H 'X-Mock-Chunks: 8' -d "$SCHAT" > /dev/null || true
+    # the stream lasts about 0.9 s; wait for the relay to finish it
+    for i in $(seq 1 40); do
+        curl -sS "$MOCK_URL/__mock/stats" | jq -e '.streams_completed == 1' >/dev/null && break
+        sleep 0.1
+    done
+    curl -sS "$MOCK_URL/__mock/stats" | jq -e '.streams_completed == 1 and .streams_aborted == 0'
+    stop_relay
+    run cap -r 'select(.event=="end") | [.outcome, .usage.output_tokens] | @tsv'
+    assert_output "$(printf 'client_closed\t8')"
+    run cap -r 'select(.event=="chunk") | .data' 
+    assert_line --partial '[DONE]'
+    validate_capture
+}
+
+@test "health and metrics keep the connection alive" {
+    start_relay --upstream "$MOCK_URL"
+    run curl -sS -v "$RELAY_URL/health" "$RELAY_URL/metrics" -o /dev/null -o /dev/null
+    assert_output --partial 'Re-using existing connection'
+}
+
+@test "TLS upstream: verification on by default, a custom CA makes it pass" {
+    command -v openssl >/dev/null || skip "openssl not installed"
+    cd "$BATS_TEST_TMPDIR"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 \
+        -addext subjectAltName=IP:127.0.0.1 -keyout key.pem -out cert.pem 2>/dev/null
+    port=$((20000 + RANDOM % 20000))
+    openssl s_server -accept "127.0.0.1:$port" -cert cert.pem -key key.pem -www -quiet 2>/dev/null &
+    spid=$!
+    sleep 0.5
+    start_relay --upstream "https://127.0.0.1:$port"
+    run curl -sS -w '\n%{http_code}' "$RELAY_URL/v1/models"
+    assert_line --index 1 502
+    stop_relay
+    printf 'upstreams:\n  tls: { url: "https://127.0.0.1:%s", ca_file: "%s/cert.pem" }\n' "$port" "$BATS_TEST_TMPDIR" > tls.yaml
+    start_relay -c tls.yaml
+    run curl -sS -o /dev/null -w '%{http_code}' "$RELAY_URL/v1/models"
+    kill "$spid" 2>/dev/null || true
+    assert_output 200
+}

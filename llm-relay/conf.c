@@ -15,6 +15,7 @@ relay_conf_t *conf_new_defaults(void)
     c->capture_max_body = 16u << 20;
     c->max_event = 16u << 20;
     c->max_request_body = 32u << 20;
+    c->body_buffer = 4u << 20;
     c->out_buffer = 64u << 10;
     c->drain_ms = 30000;
     c->conn_memory = 32u << 10;
@@ -236,7 +237,7 @@ int conf_apply_json(relay_conf_t *c, json_t *root, const config_t *cfg, char *er
     vctx v = { cfg, err, errlen };
     static const char *const top[] = { "listen", "capture", "limits", "upstreams", "routes", NULL };
     static const char *const cap[] = { "sink", "on_full", "queue", "max_body", "max_event", NULL };
-    static const char *const lim[] = { "max_request_body", "drain_timeout", "client_close",
+    static const char *const lim[] = { "max_request_body", "body_buffer", "drain_timeout", "client_close",
         "out_buffer", "connection_memory", "max_connections", "per_ip_connections",
         "connection_timeout", NULL };
     if (!json_is_object(root)) return verr(&v, root, "(top)", "the configuration must be a mapping%s", "");
@@ -279,6 +280,7 @@ int conf_apply_json(relay_conf_t *c, json_t *root, const config_t *cfg, char *er
         size_t n;
         if (check_keys(&v, o, "limits", lim) ||
             get_size(&v, o, "max_request_body", "limits.max_request_body", &c->max_request_body) ||
+            get_size(&v, o, "body_buffer", "limits.body_buffer", &c->body_buffer) ||
             get_ms(&v, o, "drain_timeout", "limits.drain_timeout", &c->drain_ms) ||
             get_size(&v, o, "out_buffer", "limits.out_buffer", &c->out_buffer) ||
             get_size(&v, o, "connection_memory", "limits.connection_memory", &c->conn_memory))

@@ -41,6 +41,7 @@ exchange_t *ex_new(relay_t *r, const char *uri)
     buf_init(&ex->usage_copy, USAGE_MAX);
     ex->ttfb_us = ex->ttft_us = -1;
     ex->content_length = -1;
+    ex->request_cl = -1;
     ex->client_fd = -1;
     ex->last_io_mono = ex->t0_mono;
     usage_init(&ex->usage);
@@ -181,12 +182,18 @@ static int ends_with(const char *s, const char *suffix)
     return a >= b && !strcmp(s + a - b, suffix);
 }
 
+/* 1 when a request to this upstream path may get stream usage injected. */
+static int injectable(const exchange_t *ex, const upstream_t *up, const char *rest)
+{
+    return up->protocol == PROTO_OPENAI && ex->protocol == PROTO_OPENAI &&
+           up->inject_stream_usage && !strcmp(ex->method, "POST") &&
+           (ends_with(rest, "/chat/completions") || ends_with(rest, "/completions"));
+}
+
 /* Ask an OpenAI-compatible stream for usage when the client did not. */
 static void maybe_inject_usage(exchange_t *ex, json_t *root, const char *rest)
 {
-    if (!ex->stream || ex->up->protocol != PROTO_OPENAI || ex->protocol != PROTO_OPENAI ||
-        !ex->up->inject_stream_usage || strcmp(ex->method, "POST") ||
-        !(ends_with(rest, "/chat/completions") || ends_with(rest, "/completions")))
+    if (!ex->stream || !injectable(ex, ex->up, rest))
         return;
     json_t *so = json_object_get(root, "stream_options");
     if (so && json_is_true(json_object_get(so, "include_usage"))) return;
@@ -249,14 +256,16 @@ static void write_request_event(exchange_t *ex, const char *path, const char *qu
     const char *ro = hdr_get(ex->qh, ex->nqh, "x-replay-of");
     if (ro) json_object_set_new(ev, "replay_of", json_string(ro));
     size_t n = buf_len(&ex->body), keep = n;
-    int truncated = n > ex->r->conf->capture_max_body;
-    if (truncated) {
-        keep = ex->r->conf->capture_max_body;
+    int truncated = n > ex->r->conf->capture_max_body || ex->streaming_body;
+    if (keep > ex->r->conf->capture_max_body) keep = ex->r->conf->capture_max_body;
+    if (keep < n) {
         const unsigned char *b = (const unsigned char *)buf_ptr(&ex->body);
         while (keep > 0 && (b[keep] & 0xC0) == 0x80) keep--;   /* cut at a character */
     }
     capture_set_bytes(ev, "body", "body_encoding", buf_ptr(&ex->body), keep);
-    json_object_set_new(ev, "body_size", json_integer((json_int_t)ex->body_seen));
+    /* a streamed body's size is known only from Content-Length, if any */
+    json_object_set_new(ev, "body_size", !ex->streaming_body ? json_integer((json_int_t)ex->body_seen) :
+                        ex->request_cl >= 0 ? json_integer((json_int_t)ex->request_cl) : json_null());
     json_object_set_new(ev, "body_truncated", json_boolean(truncated));
     json_object_set_new(ev, "body_json", json_boolean(ex->body_json));
     json_t *ch = json_array();
@@ -308,6 +317,35 @@ void ex_capture_request(exchange_t *ex)
     char err[256];
     if (upstream_start(ex, err, sizeof err) < 0)
         ex_relay_error(ex, 502, "api_error", err);
+}
+
+/* A body larger than limits.body_buffer: when the route needs nothing from
+ * it, send it upstream as it arrives. Returns 1 when now streaming. */
+int ex_stream_body(exchange_t *ex)
+{
+    char path[4096];
+    const char *query, *rest = NULL;
+    path_end(ex->uri, path, sizeof path, &query);
+    const route_t *rt = route_pick_early(ex->r->conf, ex->protocol, path, &rest);
+    if (!rt || injectable(ex, rt->up, rest)) return 0;
+    ex->route = rt;
+    ex->up = rt->up;
+    ex->up_url = route_upstream_url(ex->up, rest, query);
+    ex->streaming_body = 1;
+    write_request_event(ex, path, query);
+    watch_client(ex);
+    char err[256];
+    if (upstream_start(ex, err, sizeof err) < 0) ex_relay_error(ex, 502, "api_error", err);
+    return 1;
+}
+
+/* The upstream took body bytes: let MHD read more from the client. */
+void ex_body_resume(exchange_t *ex)
+{
+    if (ex->body_suspended) {
+        ex->body_suspended = 0;
+        server_resume(ex);
+    }
 }
 
 /* ---- the response ---- */

@@ -46,6 +46,7 @@ typedef struct relay_conf {
     size_t capture_max_body; /* what the capture keeps of a body */
     size_t max_event;        /* largest SSE event kept whole */
     size_t max_request_body; /* larger → 413 */
+    size_t body_buffer;      /* larger bodies on routes that need no body are streamed */
     size_t out_buffer;       /* per-exchange client buffer (backpressure) */
     long drain_ms;
     int client_close_finish; /* on client hang-up: finish and capture */
@@ -81,6 +82,11 @@ typedef struct exchange {
     buf_t body;              /* request body (bounded by max_request_body) */
     size_t body_seen;        /* bytes received, kept or not */
     int too_large;
+    int streaming_body;      /* the body goes upstream as it arrives */
+    int body_done;           /* the whole request body was read */
+    int read_paused;         /* curl waits for body bytes */
+    int body_suspended;      /* MHD suspended: body buffer full */
+    long long request_cl;    /* Content-Length of the request, -1 none */
     const route_t *route;
     upstream_t *up;
     char *model; int stream;
@@ -159,6 +165,8 @@ upstream_t *conf_add_upstream(relay_conf_t *c, const char *name, const char *url
 /* route.c */
 const route_t *route_pick(const relay_conf_t *c, int protocol, const char *path,
                           const char *model, const char **rest);
+const route_t *route_pick_early(const relay_conf_t *c, int protocol, const char *path,
+                                const char **rest);
 int route_protocol_of(const char *path, int has_anthropic_header);
 char *route_upstream_url(const upstream_t *up, const char *rest, const char *query);
 
@@ -192,6 +200,8 @@ exchange_t *ex_new(relay_t *r, const char *uri);
 void ex_free(exchange_t *ex);
 void ex_maybe_free(exchange_t *ex);
 void ex_capture_request(exchange_t *ex);
+int ex_stream_body(exchange_t *ex);
+void ex_body_resume(exchange_t *ex);
 void ex_on_headers(exchange_t *ex);
 size_t ex_on_body(exchange_t *ex, const char *p, size_t n);
 void ex_on_upstream_done(exchange_t *ex, CURLcode rc);

@@ -42,6 +42,24 @@ const route_t *route_pick(const relay_conf_t *c, int protocol, const char *path,
     return NULL;
 }
 
+/* The route when it can be known without the body: the first rule that
+ * matches by path and protocol alone, provided no earlier rule that also
+ * matches them depends on the model. NULL when the body is needed. */
+const route_t *route_pick_early(const relay_conf_t *c, int protocol, const char *path,
+                                const char **rest)
+{
+    for (size_t i = 0; i < c->nroutes; i++) {
+        const route_t *rt = &c->routes[i];
+        const char *r = path;
+        if (rt->prefix && !prefix_match(rt->prefix, path, &r)) continue;
+        if (rt->protocol >= 0 && rt->protocol != protocol) continue;
+        if (rt->model) return NULL;
+        *rest = r;
+        return rt;
+    }
+    return NULL;
+}
+
 char *route_upstream_url(const upstream_t *up, const char *rest, const char *query)
 {
     size_t bl = strlen(up->url);

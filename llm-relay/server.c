@@ -171,6 +171,49 @@ static enum MHD_Result queue_upstream_response(exchange_t *ex)
 
 /* ---- the handler ---- */
 
+#define BODY_CHUNK (64u << 10)   /* a streamed body waits in at most this much */
+
+/* Upload data of a body that streams to the upstream (limits.body_buffer). */
+static enum MHD_Result body_streaming(exchange_t *ex, const char *upload, size_t *upload_size)
+{
+    if (*upload_size == 0) {                   /* the whole body is in */
+        ex->body_done = 1;
+        if (ex->read_paused) upstream_request_unpause(ex);
+        ex->state = EX_UPSTREAM;
+        if (ex->relay_status) { ex->state = EX_RESPONDING; return queue_relay_error(ex); }
+        if (ex->headers_done) { ex->state = EX_RESPONDING; return queue_upstream_response(ex); }
+        suspend(ex);
+        return MHD_YES;
+    }
+    if (ex->curl_done || ex->relay_status) {   /* the upstream answered already: drain */
+        ex->body_seen += *upload_size;
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    size_t have = buf_len(&ex->body);
+    size_t room = have < BODY_CHUNK ? BODY_CHUNK - have : 0;
+    size_t take = *upload_size < room ? *upload_size : room;
+    if (take && buf_append(&ex->body, upload, take) == 0) {
+        ex->body_seen += take;
+        *upload_size -= take;
+        if (ex->read_paused) upstream_request_unpause(ex);
+    }
+    if (ex->body_seen > ex->r->conf->max_request_body && !ex->headers_done) {
+        upstream_cancel(ex);
+        ex->curl_done = 1;
+        *upload_size = 0;
+        ex_relay_error(ex, 413, "request_too_large", "request body is larger than the relay accepts");
+        ex->state = EX_RESPONDING;
+        return queue_relay_error(ex);
+    }
+    if (*upload_size) {                        /* full: wait for the upstream to take some */
+        ex->body_suspended = 1;
+        suspend(ex);
+    }
+    return MHD_YES;
+}
+
+
 struct hdr_scan { exchange_t *ex; int ncl; char cl[32]; int cl_differs; int te; const char *te_val; int anth; };
 
 static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -228,6 +271,7 @@ static int first_call(exchange_t *ex, struct MHD_Connection *conn, const char *u
     }
     if (s.ncl) {
         char *e; unsigned long long cl = strtoull(s.cl, &e, 10);
+        if (*e == 0) ex->request_cl = (long long)cl;
         if (*e == 0 && cl > ex->r->conf->max_request_body) {
             ex_relay_error(ex, 413, "request_too_large", "request body is larger than the relay accepts");
             return 1;
@@ -263,8 +307,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             ex->state = EX_RESPONDING;
             return serve_internal(ex, url);
         }
+        if (ex->streaming_body) return body_streaming(ex, upload, upload_size);
         if (*upload_size) {
             ex->body_seen += *upload_size;
+            if (buf_len(&ex->body) + *upload_size > ex->r->conf->body_buffer && ex_stream_body(ex)) {
+                ex->body_seen -= *upload_size;
+                if (ex->relay_status) { ex->state = EX_RESPONDING; return queue_relay_error(ex); }
+                return body_streaming(ex, upload, upload_size);
+            }
             if (!ex->too_large && buf_append(&ex->body, upload, *upload_size) < 0) {
                 ex->too_large = 1;
                 buf_free(&ex->body);
@@ -310,7 +360,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     ex->conn = NULL;
     ex->suspended = 0;
     ex->mhd_done = 1;
-    if (!ex->ended && ex->state >= EX_UPSTREAM) {
+    if (!ex->ended && ex->request_written) {
         if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK) {
             enum outcome o = ex->relay_status ? (ex->relay_status == 504 ? OUT_TIMEOUT : OUT_RELAY_ERROR)
                            : (ex->status >= 400 || ex->stream_error || ex->upstream_broke) ? OUT_UPSTREAM_ERROR : OUT_OK;

@@ -107,6 +107,26 @@ static size_t on_write(char *p, size_t size, size_t n, void *arg)
     return ex_on_body(arg, p, size * n);
 }
 
+#define BODY_LOW (32u << 10)   /* resume reading the client below this */
+
+/* A streamed request body: what the client sent so far, then EOF. */
+static size_t on_read(char *p, size_t size, size_t n, void *arg)
+{
+    exchange_t *ex = arg;
+    size_t max = size * n, have = buf_len(&ex->body);
+    if (have) {
+        size_t k = have < max ? have : max;
+        memcpy(p, buf_ptr(&ex->body), k);
+        buf_consume(&ex->body, k);
+        if (buf_len(&ex->body) < BODY_LOW) ex_body_resume(ex);
+        return k;
+    }
+    if (ex->body_done) return 0;
+    ex->read_paused = 1;
+    ex_body_resume(ex);
+    return CURL_READFUNC_PAUSE;
+}
+
 static int client_has_auth(const exchange_t *ex)
 {
     return hdr_get(ex->qh, ex->nqh, "authorization") || hdr_get(ex->qh, ex->nqh, "x-api-key");
@@ -196,7 +216,13 @@ int upstream_start(exchange_t *ex, char *err, size_t errlen)
     }
     const char *body = ex->up_body ? ex->up_body : buf_ptr(&ex->body);
     size_t blen = ex->up_body ? ex->up_body_len : buf_len(&ex->body);
-    if (!strcmp(ex->method, "GET") && blen == 0) {
+    if (ex->streaming_body) {
+        curl_easy_setopt(e, CURLOPT_POST, 1L);
+        curl_easy_setopt(e, CURLOPT_READFUNCTION, on_read);
+        curl_easy_setopt(e, CURLOPT_READDATA, ex);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)ex->request_cl); /* -1: chunked */
+        if (strcmp(ex->method, "POST") != 0) curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, ex->method);
+    } else if (!strcmp(ex->method, "GET") && blen == 0) {
         curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
     } else if (!strcmp(ex->method, "HEAD")) {
         curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
@@ -285,10 +311,16 @@ void upstream_do_unpause(relay_t *r)
         exchange_t *ex = r->unpause[i];
         if (!ex || !ex->want_unpause) continue;
         ex->want_unpause = 0;
-        if (ex->easy && ex->paused && buf_len(&ex->out) < ex->r->conf->out_buffer) {
-            ex->paused = 0;
-            curl_easy_pause(ex->easy, CURLPAUSE_CONT);
+        if (!ex->easy) continue;
+        int changed = 0;
+        if (ex->paused && (ex->client_gone || buf_len(&ex->out) < ex->r->conf->out_buffer)) {
+            ex->paused = 0; changed = 1;
         }
+        if (ex->read_paused && (buf_len(&ex->body) || ex->body_done)) {
+            ex->read_paused = 0; changed = 1;
+        }
+        if (changed)
+            curl_easy_pause(ex->easy, (ex->paused ? CURLPAUSE_RECV : 0) | (ex->read_paused ? CURLPAUSE_SEND : 0));
     }
     r->nunpause = 0;
 }

@@ -420,3 +420,42 @@ YAML
     kill "$spid" 2>/dev/null || true
     assert_output 200
 }
+
+@test "a large body streams to the upstream (Content-Length and chunked), capture keeps a marked prefix" {
+    start_relay --upstream "$MOCK_URL"
+    head -c 6000000 /dev/urandom | base64 -w 0 > "$BATS_TEST_TMPDIR/big"
+    size=$(stat -c %s "$BATS_TEST_TMPDIR/big")
+    curl -sS "$RELAY_URL/v1/files" -H 'X-Mock-Scenario: echo' --data-binary @"$BATS_TEST_TMPDIR/big" -o "$BATS_TEST_TMPDIR/echo1"
+    curl -sS "$RELAY_URL/v1/files" -H 'X-Mock-Scenario: echo' -H 'Transfer-Encoding: chunked' \
+        --data-binary @"$BATS_TEST_TMPDIR/big" -o "$BATS_TEST_TMPDIR/echo2"
+    for f in echo1 echo2; do
+        jq -j .body "$BATS_TEST_TMPDIR/$f" | cmp - "$BATS_TEST_TMPDIR/big"
+    done
+    # the upstream got chunked encoding only when the client used it
+    jq -e '[.headers[] | select(.[0]|ascii_downcase=="content-length") | .[1]] == ["'"$size"'"]' "$BATS_TEST_TMPDIR/echo1"
+    jq -e '[.headers[] | select(.[0]|ascii_downcase=="transfer-encoding") | .[1]] == ["chunked"]' "$BATS_TEST_TMPDIR/echo2"
+    stop_relay
+    # the prefix is what was read when streaming began: at most limits.body_buffer (4 MiB)
+    run cap -r 'select(.event=="request") | [.body_truncated, .body_size, (.body|length > 4000000 and length <= 4194304)] | @tsv'
+    assert_line --index 0 "$(printf 'true\t%s\ttrue' "$size")"
+    assert_line --index 1 "$(printf 'true\t\ttrue')"
+    run cap -r 'select(.event=="end") | [.outcome, .bytes.request] | @tsv'
+    assert_output "$(printf 'ok\t%s\nok\t%s' "$size" "$size")"
+    validate_capture
+}
+
+@test "a large body on a route chosen by model is read whole, routed, captured whole" {
+    cat > "$BATS_TEST_TMPDIR/relay.yaml" <<YAML
+upstreams:
+  a: { url: "$MOCK_URL" }
+routes:
+  - { model: "big-*", upstream: a }
+YAML
+    start_relay -c "$BATS_TEST_TMPDIR/relay.yaml"
+    { printf '{"messages":[{"role":"user","content":"'; head -c 6000000 /dev/zero | tr '\0' a; printf '"}],"model":"big-1"}'; } > "$BATS_TEST_TMPDIR/big.json"
+    curl -sS "$RELAY_URL/v1/embeddings" -H 'X-Mock-Scenario: echo' --data-binary @"$BATS_TEST_TMPDIR/big.json" -o "$BATS_TEST_TMPDIR/echo"
+    jq -j .body "$BATS_TEST_TMPDIR/echo" | cmp - "$BATS_TEST_TMPDIR/big.json"
+    stop_relay
+    run cap -r 'select(.event=="request") | [.model, .body_truncated, .route] | @tsv'
+    assert_output "$(printf 'big-1\tfalse\troute0')"
+}

@@ -218,7 +218,7 @@ class Checker {
         if (missing > dropped) for (const g of x.gaps) this.error(g.fi, g.line, g.msg);
         x.gaps = [];
         const bytes = ev.bytes && typeof ev.bytes === 'object' ? ev.bytes : {};
-        if (isInt(bytes.request) && isInt(x.request.body_size) && bytes.request !== x.request.body_size)
+        if (ev.outcome === 'ok' && isInt(bytes.request) && isInt(x.request.body_size) && bytes.request !== x.request.body_size)
           this.error(fi, line, `end: bytes.request ${bytes.request} but the request's body_size is ${x.request.body_size}`);
         if (dropped > 0) break;
         if (isInt(ev.chunks) && ev.chunks !== x.chunks)

@@ -16,6 +16,9 @@ relay_conf_t *conf_new_defaults(void)
     c->max_event = 16u << 20;
     c->max_request_body = 32u << 20;
     c->body_buffer = 4u << 20;
+    c->header_timeout_ms = 20000;
+    c->body_grace_ms = 10000;
+    c->body_min_rate = 1024;
     c->out_buffer = 64u << 10;
     c->drain_ms = 30000;
     c->conn_memory = 32u << 10;
@@ -239,7 +242,7 @@ int conf_apply_json(relay_conf_t *c, json_t *root, const config_t *cfg, char *er
     static const char *const cap[] = { "sink", "on_full", "queue", "max_body", "max_event", NULL };
     static const char *const lim[] = { "max_request_body", "body_buffer", "drain_timeout", "client_close",
         "out_buffer", "connection_memory", "max_connections", "per_ip_connections",
-        "connection_timeout", NULL };
+        "connection_timeout", "header_timeout", "body_grace", "body_min_rate", NULL };
     if (!json_is_object(root)) return verr(&v, root, "(top)", "the configuration must be a mapping%s", "");
     if (check_keys(&v, root, "", top)) return -1;
 
@@ -281,6 +284,9 @@ int conf_apply_json(relay_conf_t *c, json_t *root, const config_t *cfg, char *er
         if (check_keys(&v, o, "limits", lim) ||
             get_size(&v, o, "max_request_body", "limits.max_request_body", &c->max_request_body) ||
             get_size(&v, o, "body_buffer", "limits.body_buffer", &c->body_buffer) ||
+            get_ms(&v, o, "header_timeout", "limits.header_timeout", &c->header_timeout_ms) ||
+            get_ms(&v, o, "body_grace", "limits.body_grace", &c->body_grace_ms) ||
+            get_size(&v, o, "body_min_rate", "limits.body_min_rate", &c->body_min_rate) ||
             get_ms(&v, o, "drain_timeout", "limits.drain_timeout", &c->drain_ms) ||
             get_size(&v, o, "out_buffer", "limits.out_buffer", &c->out_buffer) ||
             get_size(&v, o, "connection_memory", "limits.connection_memory", &c->conn_memory))

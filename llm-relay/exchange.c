@@ -9,6 +9,7 @@
 #include <zlib.h>
 #include <arpa/inet.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include "relay.h"
 #include "capture.h"
 #include "clock.h"
@@ -78,6 +79,7 @@ void ex_activate(exchange_t *ex)
 void ex_free(exchange_t *ex)
 {
     if (!ex) return;
+    if (ex->conn_ctx && ex->conn_ctx->ex == ex) ex->conn_ctx->ex = NULL;
     unwatch_client(ex);
     deactivate(ex);
     if (ex->easy) upstream_cancel(ex);
@@ -455,7 +457,7 @@ static int is_compression(const exchange_t *ex, const char *name)
 size_t ex_on_body(exchange_t *ex, const char *p, size_t n)
 {
     relay_conf_t *c = ex->r->conf;
-    if (!ex->client_gone && !ex->withhold_usage && buf_len(&ex->out) >= c->out_buffer) {
+    if (!ex->client_gone && buf_len(&ex->out) >= c->out_buffer) {
         ex->paused = 1;                        /* backpressure: the client is slow */
         return CURL_WRITEFUNC_PAUSE;
     }
@@ -610,7 +612,17 @@ void ex_sweep(relay_t *r, int64_t now)
     exchange_t *next;
     for (exchange_t *ex = r->active; ex; ex = next) {
         next = ex->next;
-        if (!ex->up || ex->curl_done || !ex->easy) continue;
+        if (!ex->up || ex->ended) continue;
+        if (ex->curl_done && ex->headers_done && buf_len(&ex->out) > 0 && !ex->client_gone &&
+            now - ex->last_io_mono > (int64_t)ex->up->idle_timeout_ms * 1000) {
+            /* all received, but the client does not take it */
+            ex_finish(ex, OUT_CLIENT_CLOSED, "idle timeout: the client stopped reading");
+            ex->client_gone = 1;
+            if (ex->client_fd_watched || ex->conn_ctx) shutdown(ex->conn_ctx ? ex->conn_ctx->fd : ex->cw.fd, SHUT_RDWR);
+            server_resume(ex);
+            continue;
+        }
+        if (ex->curl_done || !ex->easy) continue;
         if (!ex->headers_done && now - ex->t0_mono > (int64_t)ex->up->timeout_ms * 1000) {
             upstream_cancel(ex);
             ex->curl_done = 1;
@@ -626,6 +638,7 @@ void ex_sweep(relay_t *r, int64_t now)
             int client_stalled = ex->paused;
             ex_finish(ex, client_stalled ? OUT_CLIENT_CLOSED : OUT_TIMEOUT, why);
             ex->client_gone = 1;
+            if (client_stalled && ex->conn_ctx) shutdown(ex->conn_ctx->fd, SHUT_RDWR); /* it will not read the rest */
             server_resume(ex);
             ex_maybe_free(ex);
         }

@@ -129,6 +129,7 @@ int loop_run(relay_t *r)
         now = clock_mono_us();
         if (now >= r->next_sweep_mono) {
             ex_sweep(r, now);
+            conn_sweep(r, now);
             r->next_sweep_mono = now + 250000;
         }
         sink_flush(r->sink);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include "relay.h"
 #include "config.h"
@@ -175,6 +176,11 @@ int main(int argc, char **argv)
     }
     config_free(cfg);
 
+    struct rlimit rl;                   /* one fd per connection and per upstream socket */
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
     signal(SIGPIPE, SIG_IGN);
     sigset_t ss;
     sigemptyset(&ss);
@@ -206,6 +212,7 @@ int main(int argc, char **argv)
     relay_log("stopped: %llu capture events, %llu dropped",
               (unsigned long long)sink_events(r.sink), (unsigned long long)sink_dropped(r.sink));
     upstream_cleanup(&r);
+    conn_cleanup(&r);
     sink_close(r.sink);
     metrics_free(r.m);
     free(r.unpause);

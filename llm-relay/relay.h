@@ -46,6 +46,9 @@ typedef struct relay_conf {
     size_t capture_max_body; /* what the capture keeps of a body */
     size_t max_event;        /* largest SSE event kept whole */
     size_t max_request_body; /* larger → 413 */
+    long header_timeout_ms;  /* a request head must be complete by then */
+    long body_grace_ms;      /* after which a body must arrive at body_min_rate */
+    size_t body_min_rate;    /* bytes per second */
     size_t body_buffer;      /* larger bodies on routes that need no body are streamed */
     size_t out_buffer;       /* per-exchange client buffer (backpressure) */
     long drain_ms;
@@ -63,6 +66,19 @@ enum watch_kind { W_MHD, W_CURL, W_SIGNAL, W_SINK, W_CLIENT };
 typedef struct watch { enum watch_kind kind; int fd; void *ptr; uint32_t events; } watch_t;
 
 typedef struct hdr { char *name; char *value; size_t vlen; } hdr_t;
+
+/* One client connection (MHD's socket context): the deadlines libmicrohttpd
+ * does not keep (DESIGN.md: header deadline, body rate) and the soft limits. */
+typedef struct conn {
+    int fd;
+    unsigned char ip[16]; int ipv6;
+    int64_t t_head;          /* when the current request head began */
+    int in_head;             /* waiting for a complete request head */
+    int over_limit;          /* accepted past a soft limit: answer 503 */
+    int closing;             /* shut down by a deadline */
+    struct exchange *ex;     /* the request being read, if any */
+    struct conn *next, *prev;
+} conn_t;
 
 enum ex_state { EX_NEW, EX_BODY, EX_UPSTREAM, EX_RESPONDING, EX_DONE };
 enum outcome { OUT_OK, OUT_UPSTREAM_ERROR, OUT_TIMEOUT, OUT_CLIENT_CLOSED,
@@ -114,6 +130,7 @@ typedef struct exchange {
     int suspended, client_gone, client_fd_watched, client_fd;
     watch_t cw;               /* client hang-up watch (EPOLLRDHUP) */
     int activated;
+    struct conn *conn_ctx;    /* the connection it came on, while that lives */
     /* relay-generated response */
     int relay_status; char *relay_body; const char *relay_retry_after;
     /* accounting */
@@ -151,8 +168,12 @@ typedef struct relay {
     exchange_t **unpause; size_t nunpause, unpause_cap;
     int run_mhd;                  /* MHD_run needed this turn */
     int draining; int64_t drain_deadline_mono; int stop;
+    int inetd;                    /* serving the one connection on fd 0 */
     int64_t next_sweep_mono;
     struct metrics *m;
+    conn_t *conns; size_t nconns;
+    struct ipcount *ipc; size_t ipc_cap;
+    uint64_t closed_slow, refused_limit;
 } relay_t;
 
 /* conf.c */
@@ -176,6 +197,14 @@ int hdr_push(hdr_t **v, size_t *n, size_t *cap, const char *name, size_t nlen,
 void hdr_free_all(hdr_t *v, size_t n);
 const char *hdr_get(const hdr_t *v, size_t n, const char *name);
 int hdr_is_hop_by_hop(const char *name, const hdr_t *v, size_t n);
+
+/* conn.c */
+void conn_started(relay_t *r, conn_t *c, const struct sockaddr *sa);
+void conn_closed(relay_t *r, conn_t *c);
+void conn_head_done(conn_t *c, struct exchange *ex);
+void conn_request_done(conn_t *c);
+void conn_sweep(relay_t *r, int64_t now);
+void conn_cleanup(relay_t *r);
 
 /* server.c */
 int server_start(relay_t *r, char *err, size_t errlen);

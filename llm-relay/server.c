@@ -115,7 +115,8 @@ static enum MHD_Result queue_buffer(struct MHD_Connection *conn, int status, con
 
 static enum MHD_Result queue_relay_error(exchange_t *ex)
 {
-    int close = ex->relay_status == 400 || ex->relay_status == 413 || ex->relay_status == 501;
+    int close = ex->relay_status == 400 || ex->relay_status == 413 || ex->relay_status == 501 ||
+                ex->relay_status == 503;
     return queue_buffer(ex->conn, ex->relay_status, "application/json", ex->relay_body,
                         strlen(ex->relay_body), ex->id, ex->relay_retry_after, close);
 }
@@ -169,6 +170,34 @@ static enum MHD_Result queue_upstream_response(exchange_t *ex)
     return rc;
 }
 
+/* ---- connections ---- */
+
+static conn_t *conn_of(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci = conn ? MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT) : NULL;
+    return ci ? ci->socket_context : NULL;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    relay_t *r = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        conn_t *c = calloc(1, sizeof *c);
+        if (!c) return;
+        const union MHD_ConnectionInfo *fd = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        const union MHD_ConnectionInfo *ad = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        c->fd = fd ? fd->connect_fd : -1;
+        conn_started(r, c, ad ? ad->client_addr : NULL);
+        *socket_context = c;
+    } else if (*socket_context) {
+        conn_closed(r, *socket_context);
+        free(*socket_context);
+        *socket_context = NULL;
+        if (r->inetd) r->stop = 1;   /* inetd: the one connection is over */
+    }
+}
+
 /* ---- the handler ---- */
 
 #define BODY_CHUNK (64u << 10)   /* a streamed body waits in at most this much */
@@ -214,7 +243,32 @@ static enum MHD_Result body_streaming(exchange_t *ex, const char *upload, size_t
 }
 
 
-struct hdr_scan { exchange_t *ex; int ncl; char cl[32]; int cl_differs; int te; const char *te_val; int anth; };
+struct hdr_scan { exchange_t *ex; int ncl; char cl[32]; int cl_differs; int te; const char *te_val; int anth;
+                  const char *bad; };
+
+static int is_tchar(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+/* RFC 9110 §5.1, §5.5: a field name is a token; a value has no CTL but HTAB.
+ * libmicrohttpd 0.9.75 joins an obs-fold continuation onto the NAME of the
+ * previous field and moves it: a name that does not sit right before its
+ * value in the request head betrays it. */
+static const char *header_problem(const char *key, size_t klen, const char *value, size_t vlen)
+{
+    if (klen == 0) return "empty header name";
+    for (size_t i = 0; i < klen; i++)
+        if (!is_tchar((unsigned char)key[i])) return "invalid character in a header name (space before colon?)";
+    for (size_t i = 0; i < vlen; i++) {
+        unsigned char c = (unsigned char)value[i];
+        if ((c < 0x20 && c != '\t') || c == 0x7f) return "control character in a header value";
+    }
+    if (vlen && (value < key + klen || value > key + klen + 1 + 256))
+        return "obsolete line folding in a header";
+    return NULL;
+}
 
 static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
                                       size_t klen, const char *value, size_t vlen)
@@ -222,6 +276,7 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const 
     struct hdr_scan *s = cls;
     (void)kind;
     if (!value) { value = ""; vlen = 0; }
+    if (!s->bad) s->bad = header_problem(key, klen, value, vlen);
     if (!strcasecmp(key, "content-length")) {
         if (s->ncl && (strlen(s->cl) != vlen || strncmp(s->cl, value, vlen))) s->cl_differs = 1;
         snprintf(s->cl, sizeof s->cl, "%.*s", (int)(vlen < 31 ? vlen : 31), value);
@@ -259,15 +314,24 @@ static int first_call(exchange_t *ex, struct MHD_Connection *conn, const char *u
     const char *rid = hdr_get(ex->qh, ex->nqh, "x-request-id");
     if (rid) ex->client_request_id = strdup(rid);
     ex->state = EX_BODY;
+    conn_t *cc = conn_of(conn);
+    if (cc) conn_head_done(cc, ex);
     /* request smuggling shapes libmicrohttpd lets through (DESIGN.md) */
+    if (s.bad) { ex_relay_error(ex, 400, "invalid_request_error", s.bad); return 1; }
+    if (s.ncl > 1) { ex_relay_error(ex, 400, "invalid_request_error", s.cl_differs ? "differing Content-Length headers" : "duplicate Content-Length headers"); return 1; }
     if (s.ncl > 0 && s.te) { ex_relay_error(ex, 400, "invalid_request_error", "both Content-Length and Transfer-Encoding"); return 1; }
-    if (s.cl_differs) { ex_relay_error(ex, 400, "invalid_request_error", "differing Content-Length headers"); return 1; }
     if (s.te > 1 || (s.te && strcasecmp(s.te_val, "chunked") != 0)) {
         ex_relay_error(ex, 501, "invalid_request_error", "unsupported Transfer-Encoding"); return 1;
     }
     if (ex->r->draining) {
         ex->relay_retry_after = "1";
         ex_relay_error(ex, 503, "api_error", "the relay is shutting down"); return 1;
+    }
+    if (cc && cc->over_limit) {
+        ex->relay_retry_after = "1";
+        ex_relay_error(ex, 503, ex->protocol == PROTO_ANTHROPIC ? "overloaded_error" : "api_error",
+                       "too many connections: retry later");
+        return 1;
     }
     if (s.ncl) {
         char *e; unsigned long long cl = strtoull(s.cl, &e, 10);
@@ -291,6 +355,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     switch (ex->state) {
     case EX_NEW:
         if (!strcmp(url, "/health") || !strcmp(url, "/metrics")) {
+            conn_t *cc = conn_of(conn);
+            if (cc) conn_head_done(cc, ex);
             ex->conn = conn;          /* answered once the request is read: keeps keep-alive */
             ex->internal = 1;
             ex->state = EX_BODY;
@@ -353,8 +419,10 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)cls; (void)conn;
+    (void)cls;
     exchange_t *ex = *req_cls;
+    conn_t *cc = conn_of(conn);
+    if (cc) conn_request_done(cc);
     if (!ex) return;
     *req_cls = NULL;
     ex->conn = NULL;
@@ -405,8 +473,9 @@ int server_start(relay_t *r, char *err, size_t errlen)
             MHD_OPTION_URI_LOG_CALLBACK, on_uri, r,
             MHD_OPTION_NOTIFY_COMPLETED, on_completed, r,
             MHD_OPTION_CONNECTION_MEMORY_LIMIT, c->conn_memory,
-            MHD_OPTION_CONNECTION_LIMIT, c->max_connections,
-            MHD_OPTION_PER_IP_CONNECTION_LIMIT, c->per_ip_connections,
+            MHD_OPTION_NOTIFY_CONNECTION, on_connection, r,
+            /* the soft limits (503) are ours, in conn.c; these are the hard ones */
+            MHD_OPTION_CONNECTION_LIMIT, c->max_connections + 256,
             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)c->conn_timeout_s,
             MHD_OPTION_STRICT_FOR_CLIENT, 1,
             MHD_OPTION_END);

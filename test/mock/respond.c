@@ -1368,7 +1368,7 @@ bool handle_request(struct conn *c, struct req *r)
 	}
 
 	bool drip = x.sc == SC_DRIP, demo = g_demo && x.sc == SC_DEFAULT;
-	x.chunks = header_long(r, "X-Mock-Chunks", drip ? 50 : 5, 100000);
+	x.chunks = header_long(r, "X-Mock-Chunks", drip ? 50 : 5, 10000000);
 	x.interval = header_long(r, "X-Mock-Interval-Ms",
 				 drip ? 100 : demo ? 30 : 0, 600000);
 	x.delay = header_long(r, "X-Mock-Delay-Ms", x.sc == SC_SLOW ? 1000 : 0,

@@ -9,6 +9,7 @@
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include "relay.h"
+#include <systemd/sd-daemon.h>
 #include "clock.h"
 
 int loop_add(relay_t *r, watch_t *w, uint32_t events)
@@ -38,6 +39,7 @@ static void on_signal(relay_t *r)
             if (r->draining) { r->drain_deadline_mono = 0; continue; } /* second signal: now */
             relay_log("draining: %zu exchanges in flight (up to %ld ms)", r->nactive, r->conf->drain_ms);
             r->draining = 1;
+            sd_notify(0, "STOPPING=1");
             r->drain_deadline_mono = clock_mono_us() + (int64_t)r->conf->drain_ms * 1000;
             server_quiesce(r);
         }

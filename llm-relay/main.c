@@ -9,7 +9,6 @@
 #include <unistd.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
-#include <sys/signalfd.h>
 #include "relay.h"
 #include "config.h"
 #include "err.h"
@@ -35,7 +34,7 @@ static void usage(FILE *f)
 "                 [--api-key-env VAR] [--pass-client-key]] [--capture SINK]\n"
 "                 [--on-full block|drop] [--queue SIZE] [--capture-max-body SIZE]\n"
 "                 [--max-body SIZE] [--drain-timeout DUR] [--client-close cancel|finish]\n"
-"                 [--timeout DUR] [-q] [-V]\n"
+"                 [--timeout DUR] [--workers N | --inetd] [-q] [-V]\n"
 "SINK is '-' (stdout, the default), FILE, file:FILE, unix:PATH or none. See llm-relay(1).\n");
 }
 
@@ -48,7 +47,7 @@ static void fatal(int code, const char *fmt, const char *a, const char *b)
 }
 
 enum { O_UPSTREAM = 256, O_PROTOCOL, O_KEYENV, O_PASSKEY, O_CAPTURE, O_ONFULL, O_QUEUE,
-       O_CAPBODY, O_MAXBODY, O_DRAIN, O_CLOSE, O_TIMEOUT };
+       O_CAPBODY, O_MAXBODY, O_DRAIN, O_CLOSE, O_TIMEOUT, O_INETD, O_WORKERS };
 
 static const struct option opts[] = {
     { "config", required_argument, 0, 'c' }, { "check", no_argument, 0, 'n' },
@@ -59,6 +58,7 @@ static const struct option opts[] = {
     { "capture-max-body", required_argument, 0, O_CAPBODY }, { "max-body", required_argument, 0, O_MAXBODY },
     { "drain-timeout", required_argument, 0, O_DRAIN }, { "client-close", required_argument, 0, O_CLOSE },
     { "timeout", required_argument, 0, O_TIMEOUT },
+    { "inetd", no_argument, 0, O_INETD }, { "workers", required_argument, 0, O_WORKERS },
     { "quiet", no_argument, 0, 'q' }, { "version", no_argument, 0, 'V' }, { "help", no_argument, 0, 'h' },
     { 0, 0, 0, 0 }
 };
@@ -87,7 +87,7 @@ int main(int argc, char **argv)
     const char *capture = NULL, *onfull = NULL, *clientclose = NULL;
     long long queue = 0, capbody = 0, maxbody = 0;
     long drain = -1, timeout = -1;
-    int check = 0, passkey = 0, ch;
+    int check = 0, passkey = 0, ch, inetd = 0, workers = 1;
     char **listens = calloc((size_t)argc + 1, sizeof *listens);
     size_t nlisten = 0;
 
@@ -111,6 +111,13 @@ int main(int argc, char **argv)
         case O_DRAIN: drain = flag_ms("--drain-timeout", optarg); break;
         case O_CLOSE: clientclose = optarg; break;
         case O_TIMEOUT: timeout = flag_ms("--timeout", optarg); break;
+        case O_INETD: inetd = 1; break;
+        case O_WORKERS: {
+            char *e; long w = strtol(optarg, &e, 10);
+            if (*e || w < 1 || w > 256) fatal(EXIT_USAGE, "--workers: '%s' is not a number from 1 to 256", optarg, NULL);
+            workers = (int)w;
+            break;
+        }
         default: usage(stderr); free(listens); return EXIT_USAGE;
         }
     }
@@ -182,42 +189,19 @@ int main(int argc, char **argv)
         setrlimit(RLIMIT_NOFILE, &rl);
     }
     signal(SIGPIPE, SIG_IGN);
-    sigset_t ss;
-    sigemptyset(&ss);
-    sigaddset(&ss, SIGTERM); sigaddset(&ss, SIGINT); sigaddset(&ss, SIGHUP);
-    sigprocmask(SIG_BLOCK, &ss, NULL);
-
-    relay_t r = { .conf = c };
-    r.epfd = epoll_create1(EPOLL_CLOEXEC);
-    r.m = metrics_new();
-    r.sink = sink_open(c->capture, c->queue_max, c->on_full_drop, err, sizeof err);
-    if (!r.sink) fatal(EXIT_TEMP, "capture: %s%s", err, NULL);
-    r.sig_watch.kind = W_SIGNAL;
-    r.sig_watch.fd = signalfd(-1, &ss, SFD_NONBLOCK | SFD_CLOEXEC);
-    if (r.epfd < 0 || r.sig_watch.fd < 0 || loop_add(&r, &r.sig_watch, EPOLLIN) < 0)
-        fatal(EXIT_TEMP, "unable to set up the event loop: %s%s", strerror(errno), NULL);
-    if (upstream_init(&r) < 0) fatal(EXIT_TEMP, "unable to start libcurl%s%s", "", NULL);
-    if (server_start(&r, err, sizeof err) < 0) fatal(EXIT_TEMP, "%s%s", err, NULL);
-    for (size_t i = 0; i < c->nroutes; i++)
-        relay_log("route %s: %s%s%s%s → %s (%s)", c->routes[i].name,
-                  c->routes[i].prefix ? "prefix " : "", c->routes[i].prefix ? c->routes[i].prefix : "",
-                  c->routes[i].model ? " model " : "", c->routes[i].model ? c->routes[i].model : "",
-                  c->routes[i].up->url, c->routes[i].up->protocol == PROTO_ANTHROPIC ? "anthropic" : "openai");
-
-    int rc = loop_run(&r) < 0 ? EXIT_TEMP : 0;
-
-    ex_abort_all(&r);
-    server_stop(&r);          /* completes and frees every exchange */
-    if (sink_drain(r.sink, 5000) < 0) relay_log("warning: capture sink did not take every event before exit");
-    relay_log("stopped: %llu capture events, %llu dropped",
-              (unsigned long long)sink_events(r.sink), (unsigned long long)sink_dropped(r.sink));
-    upstream_cleanup(&r);
-    conn_cleanup(&r);
-    sink_close(r.sink);
-    metrics_free(r.m);
-    free(r.unpause);
-    close(r.sig_watch.fd);
-    close(r.epfd);
+    int to_stdout = !c->capture || !strcmp(c->capture, "-") || !strcmp(c->capture, "stdout");
+    if (inetd && workers > 1)
+        fatal(EXIT_USAGE, "--inetd serves one connection: --workers does not go with it%s", "", NULL);
+    if (inetd && to_stdout)
+        fatal(EXIT_USAGE, "--inetd: standard output is the client: give --capture FILE or unix:PATH%s", "", NULL);
+    if (workers > 1 && to_stdout)
+        fatal(EXIT_USAGE, "--workers: processes must not share one pipe: give --capture FILE or unix:PATH%s", "", NULL);
+    int *fds = NULL;
+    size_t nfds = 0;
+    if (!inetd && modes_listeners(c, &fds, &nfds, err, sizeof err) < 0) fatal(EXIT_TEMP, "%s%s", err, NULL);
+    int rc = workers > 1 ? modes_supervise(c, fds, nfds, workers) : modes_serve(c, fds, nfds, inetd, 0);
+    for (size_t i = 0; i < nfds; i++) close(fds[i]);
+    free(fds);
     conf_free(c);
     return rc;
 }

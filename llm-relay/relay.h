@@ -207,7 +207,7 @@ void conn_sweep(relay_t *r, int64_t now);
 void conn_cleanup(relay_t *r);
 
 /* server.c */
-int server_start(relay_t *r, char *err, size_t errlen);
+int server_start(relay_t *r, const int *fds, size_t nfds, char *err, size_t errlen);
 void server_stop(relay_t *r);
 void server_resume(exchange_t *ex);
 void server_quiesce(relay_t *r);
@@ -256,6 +256,11 @@ void metrics_request_done(struct metrics *m, const char *route, int status,
                           enum outcome o, uint64_t bytes_in, uint64_t bytes_out,
                           int stream, int64_t total_us);
 char *metrics_render(relay_t *r, size_t *len);
+
+/* modes.c */
+int modes_listeners(const relay_conf_t *c, int **fds, size_t *nfds, char *err, size_t errlen);
+int modes_serve(relay_conf_t *c, const int *fds, size_t nfds, int inetd, int worker);
+int modes_supervise(relay_conf_t *c, const int *fds, size_t nfds, int workers);
 
 /* sink.c */
 struct sink *sink_open(const char *spec, size_t queue_max, int drop, char *err, size_t errlen);

@@ -16,63 +16,6 @@
 #include "relay.h"
 #include "clock.h"
 
-static int parse_listen(const char *spec, struct sockaddr_storage *ss, socklen_t *len)
-{
-    char host[256] = "";
-    const char *port;
-    if (spec[0] == '[') {                       /* [v6]:port */
-        const char *e = strchr(spec, ']');
-        if (!e || e[1] != ':' || (size_t)(e - spec - 1) >= sizeof host) return -1;
-        memcpy(host, spec + 1, (size_t)(e - spec - 1));
-        port = e + 2;
-    } else {
-        const char *c = strrchr(spec, ':');
-        if (!c) { port = spec; strcpy(host, "0.0.0.0"); }
-        else {
-            if ((size_t)(c - spec) >= sizeof host) return -1;
-            memcpy(host, spec, (size_t)(c - spec));
-            if (!host[0]) strcpy(host, "0.0.0.0");
-            port = c + 1;
-        }
-    }
-    struct addrinfo hints = { .ai_flags = AI_NUMERICSERV | AI_PASSIVE, .ai_socktype = SOCK_STREAM }, *ai;
-    if (getaddrinfo(host, port, &hints, &ai) != 0) return -1;
-    memcpy(ss, ai->ai_addr, ai->ai_addrlen);
-    *len = ai->ai_addrlen;
-    freeaddrinfo(ai);
-    return 0;
-}
-
-static int open_listener(const char *spec, char *err, size_t errlen)
-{
-    struct sockaddr_storage ss; socklen_t sl;
-    if (parse_listen(spec, &ss, &sl) < 0) {
-        snprintf(err, errlen, "bad listen address %s (want ADDR:PORT or [V6]:PORT)", spec);
-        return -1;
-    }
-    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    int one = 1;
-    if (fd < 0) { snprintf(err, errlen, "socket: %s", strerror(errno)); return -1; }
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (ss.ss_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-    if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, 1024) < 0) {
-        snprintf(err, errlen, "unable to listen on %s: %s", spec, strerror(errno));
-        close(fd);
-        return -1;
-    }
-    char host[INET6_ADDRSTRLEN] = "?";
-    sl = sizeof ss;
-    getsockname(fd, (struct sockaddr *)&ss, &sl);
-    if (ss.ss_family == AF_INET6) {
-        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, host, sizeof host);
-        relay_log("listening on [%s]:%u", host, ntohs(((struct sockaddr_in6 *)&ss)->sin6_port));
-    } else {
-        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host, sizeof host);
-        relay_log("listening on %s:%u", host, ntohs(((struct sockaddr_in *)&ss)->sin_port));
-    }
-    return fd;
-}
-
 void server_resume(exchange_t *ex)
 {
     if (ex->suspended && ex->conn) {
@@ -291,10 +234,12 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const 
 static enum MHD_Result serve_internal(exchange_t *ex, const char *url)
 {
     relay_t *r = ex->r;
-    if (!strcmp(url, "/health"))
-        return queue_buffer(ex->conn, r->draining ? 503 : 200, "application/json",
-                            r->draining ? "{\"status\":\"draining\"}\n" : "{\"status\":\"ok\"}\n",
-                            r->draining ? 21 : 16, NULL, NULL, 0);
+    if (!strcmp(url, "/health")) {
+        char h[96];
+        int n = snprintf(h, sizeof h, "{\"status\":\"%s\",\"pid\":%d,\"active\":%zu}\n",
+                         r->draining ? "draining" : "ok", (int)getpid(), r->nactive);
+        return queue_buffer(ex->conn, r->draining ? 503 : 200, "application/json", h, (size_t)n, NULL, NULL, 0);
+    }
     size_t len;
     char *text = metrics_render(r, &len);
     if (!text) return MHD_NO;
@@ -457,34 +402,52 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     relay_log("http: %s", msg);
 }
 
-int server_start(relay_t *r, char *err, size_t errlen)
+/* Start one daemon per listening socket, or (inetd) one without any
+ * and hand it the connection on fd 0. */
+int server_start(relay_t *r, const int *fds, size_t nfds, char *err, size_t errlen)
 {
     relay_conf_t *c = r->conf;
-    r->daemons = calloc(c->nlisten, sizeof *r->daemons);
-    r->mhd_watch = calloc(c->nlisten, sizeof *r->mhd_watch);
-    for (size_t i = 0; i < c->nlisten; i++) {
-        int fd = open_listener(c->listen[i], err, errlen);
-        if (fd < 0) return -1;
+    size_t nd = r->inetd ? 1 : nfds;
+    r->daemons = calloc(nd, sizeof *r->daemons);
+    r->mhd_watch = calloc(nd, sizeof *r->mhd_watch);
+    if (!r->daemons || !r->mhd_watch) { snprintf(err, errlen, "out of memory"); return -1; }
+    for (size_t i = 0; i < nd; i++) {
         unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_SUPPRESS_DATE_NO_CLOCK |
-                         MHD_USE_ERROR_LOG;
+                         MHD_USE_ERROR_LOG | (r->inetd ? MHD_USE_NO_LISTEN_SOCKET : 0);
+        struct MHD_OptionItem opts[] = {
+            { MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL },
+            { r->inetd ? MHD_OPTION_END : MHD_OPTION_LISTEN_SOCKET, r->inetd ? 0 : fds[i], NULL },
+            { MHD_OPTION_END, 0, NULL }
+        };
         struct MHD_Daemon *d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, r,
-            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-            MHD_OPTION_LISTEN_SOCKET, fd,
+            MHD_OPTION_ARRAY, opts,
             MHD_OPTION_URI_LOG_CALLBACK, on_uri, r,
             MHD_OPTION_NOTIFY_COMPLETED, on_completed, r,
-            MHD_OPTION_CONNECTION_MEMORY_LIMIT, c->conn_memory,
             MHD_OPTION_NOTIFY_CONNECTION, on_connection, r,
-            /* the soft limits (503) are ours, in conn.c; these are the hard ones */
+            MHD_OPTION_CONNECTION_MEMORY_LIMIT, c->conn_memory,
+            /* the soft limits (503) are ours, in conn.c; this is the hard one */
             MHD_OPTION_CONNECTION_LIMIT, c->max_connections + 256,
             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)c->conn_timeout_s,
             MHD_OPTION_STRICT_FOR_CLIENT, 1,
             MHD_OPTION_END);
-        if (!d) { snprintf(err, errlen, "unable to start the HTTP server on %s", c->listen[i]); close(fd); return -1; }
+        if (!d) { snprintf(err, errlen, "unable to start the HTTP server"); return -1; }
         r->daemons[r->ndaemons] = d;
         const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_EPOLL_FD);
         watch_t *w = &r->mhd_watch[r->ndaemons++];
         w->kind = W_MHD; w->fd = info->epoll_fd; w->ptr = d;
         if (loop_add(r, w, EPOLLIN) < 0) { snprintf(err, errlen, "epoll: %s", strerror(errno)); return -1; }
+    }
+    if (r->inetd) {
+        struct sockaddr_storage ss; socklen_t sl = sizeof ss;
+        if (getpeername(0, (struct sockaddr *)&ss, &sl) < 0) {
+            snprintf(err, errlen, "--inetd: standard input is not a connected socket: %s", strerror(errno));
+            return -1;
+        }
+        if (MHD_add_connection(r->daemons[0], 0, (struct sockaddr *)&ss, sl) != MHD_YES) {
+            snprintf(err, errlen, "--inetd: unable to serve the connection on standard input");
+            return -1;
+        }
+        r->run_mhd = 1;
     }
     return 0;
 }

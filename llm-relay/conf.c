@@ -44,6 +44,7 @@ void conf_free(relay_conf_t *c)
     free(c->ups);
     for (size_t i = 0; i < c->nroutes; i++) {
         free(c->routes[i].name); free(c->routes[i].prefix); free(c->routes[i].model);
+        free(c->routes[i].target_model);
     }
     free(c->routes);
     free(c->capture);
@@ -71,6 +72,7 @@ upstream_t *conf_add_upstream(relay_conf_t *c, const char *name, const char *url
     u->timeout_ms = 300000;
     u->idle_timeout_ms = 300000;
     u->inject_stream_usage = 1;
+    u->max_tokens = 4096;
     c->ups[c->nups++] = u;
     return u;
 }
@@ -163,7 +165,7 @@ static int apply_upstream(vctx *v, relay_conf_t *c, const char *name, json_t *o)
 {
     static const char *const keys[] = { "url", "protocol", "api_key", "pass_client_key",
         "ca_file", "insecure", "connect_timeout", "timeout", "idle_timeout",
-        "inject_stream_usage", NULL };
+        "inject_stream_usage", "max_tokens", NULL };
     char where[160]; snprintf(where, sizeof where, "upstreams.%s", name);
     if (!json_is_object(o)) return verr(v, o, where, "must be a mapping%s", "");
     if (check_keys(v, o, where, keys)) return -1;
@@ -187,6 +189,11 @@ static int apply_upstream(vctx *v, relay_conf_t *c, const char *name, json_t *o)
         get_ms(v, o, "idle_timeout", K("idle_timeout"), &up->idle_timeout_ms) ||
         get_bool(v, o, "inject_stream_usage", K("inject_stream_usage"), &up->inject_stream_usage))
         return -1;
+    json_t *mt = json_object_get(o, "max_tokens");
+    if (mt) {
+        if (!json_is_integer(mt) || json_integer_value(mt) < 1) return verr(v, mt, K("max_tokens"), "must be a positive integer%s", "");
+        up->max_tokens = json_integer_value(mt);
+    }
 #undef K
     if (up->api_key && !*up->api_key) { free(up->api_key); up->api_key = NULL; }
     return 0;
@@ -235,10 +242,48 @@ static int apply_route(vctx *v, relay_conf_t *c, size_t i, json_t *o)
     return 0;
 }
 
+/* models: an alias name → { upstream, model, max_tokens }: a request for the
+ * alias goes to that upstream (either protocol) asking for that model. The
+ * aliases are routes tried before the routes list. */
+static int apply_models(vctx *v, relay_conf_t *c, json_t *o)
+{
+    static const char *const keys[] = { "upstream", "model", "max_tokens", NULL };
+    if (!json_is_object(o)) return verr(v, o, "models", "must be a mapping of alias to {upstream, model}%s", "");
+    route_t *nr = realloc(c->routes, (c->nroutes + json_object_size(o)) * sizeof *nr);
+    if (!nr) return -1;
+    c->routes = nr;
+    const char *name; json_t *a;
+    json_object_foreach(o, name, a) {
+        char where[200]; snprintf(where, sizeof where, "models.%s", name);
+        if (!json_is_object(a)) return verr(v, a, where, "must be a mapping {upstream, model, max_tokens}%s", "");
+        if (check_keys(v, a, where, keys)) return -1;
+        json_t *u = json_object_get(a, "upstream"), *m = json_object_get(a, "model"), *mt = json_object_get(a, "max_tokens");
+        char key[240];
+        snprintf(key, sizeof key, "%s.upstream", where);
+        if (!json_is_string(u)) return verr(v, a, key, "is required: the name of an upstream%s", "");
+        upstream_t *up = find_upstream(c, json_string_value(u));
+        if (!up) return verr(v, u, key, "no upstream named \"%s\"", json_string_value(u));
+        snprintf(key, sizeof key, "%s.model", where);
+        if (m && !json_is_string(m)) return verr(v, m, key, "must be a string%s", "");
+        snprintf(key, sizeof key, "%s.max_tokens", where);
+        if (mt && (!json_is_integer(mt) || json_integer_value(mt) < 1)) return verr(v, mt, key, "must be a positive integer%s", "");
+        route_t *rt = &c->routes[c->nroutes++];
+        memset(rt, 0, sizeof *rt);
+        rt->name = strdup(where);
+        rt->model = strdup(name);
+        rt->exact_model = 1;
+        rt->protocol = -1;
+        rt->up = up;
+        rt->target_model = m ? strdup(json_string_value(m)) : NULL;
+        rt->max_tokens = mt ? json_integer_value(mt) : 0;
+    }
+    return 0;
+}
+
 int conf_apply_json(relay_conf_t *c, json_t *root, const config_t *cfg, char *err, size_t errlen)
 {
     vctx v = { cfg, err, errlen };
-    static const char *const top[] = { "listen", "capture", "limits", "upstreams", "routes", NULL };
+    static const char *const top[] = { "listen", "capture", "limits", "upstreams", "routes", "models", NULL };
     static const char *const cap[] = { "sink", "on_full", "queue", "max_body", "max_event", NULL };
     static const char *const lim[] = { "max_request_body", "body_buffer", "drain_timeout", "client_close",
         "out_buffer", "connection_memory", "max_connections", "per_ip_connections",
@@ -313,6 +358,8 @@ int conf_apply_json(relay_conf_t *c, json_t *root, const config_t *cfg, char *er
         const char *k; json_t *u;
         json_object_foreach(o, k, u) if (apply_upstream(&v, c, k, u)) return -1;
     }
+    o = json_object_get(root, "models");
+    if (o && apply_models(&v, c, o)) return -1;
     o = json_object_get(root, "routes");
     if (o) {
         if (!json_is_array(o)) return verr(&v, o, "routes", "must be a list%s", "");
@@ -332,9 +379,13 @@ int conf_finish(relay_conf_t *c, char *err, size_t errlen)
         snprintf(err, errlen, "no upstream: give --upstream URL or a config file with upstreams");
         return -1;
     }
-    if (c->nroutes == 0) {           /* one upstream per protocol as default */
-        c->routes = calloc(c->nups, sizeof *c->routes);
-        if (!c->routes) return -1;
+    size_t plain = 0;
+    for (size_t i = 0; i < c->nroutes; i++) if (!c->routes[i].exact_model) plain++;
+    if (plain == 0) {                /* one upstream per protocol as default */
+        route_t *nr = realloc(c->routes, (c->nroutes + c->nups) * sizeof *nr);
+        if (!nr) return -1;
+        c->routes = nr;
+        memset(c->routes + c->nroutes, 0, c->nups * sizeof *nr);
         for (size_t i = 0; i < c->nups; i++) {
             route_t *rt = &c->routes[c->nroutes++];
             rt->name = strdup(c->ups[i]->name);

@@ -13,6 +13,7 @@
 #include "relay.h"
 #include "capture.h"
 #include "clock.h"
+#include "translate/translate.h"
 
 #define PIECE_MAX   (64u << 10)   /* non-SSE body pieces are coalesced up to this */
 #define USAGE_MAX   (8u << 20)    /* non-SSE body kept to read usage from */
@@ -91,6 +92,7 @@ void ex_free(exchange_t *ex)
     if (ex->sse) sse_free(ex->sse);
     if (ex->zsse) sse_free(ex->zsse);
     if (ex->zs) { inflateEnd(ex->zs); free(ex->zs); }
+    xlate_free(ex);
     free(ex->uri); free(ex->method); free(ex->model); free(ex->up_url); free(ex->up_body);
     free(ex->relay_body); free(ex->client_request_id);
     free(ex);
@@ -120,8 +122,23 @@ static json_t *headers_json(const hdr_t *h, size_t n)
 }
 
 /* One chunk event, formatted by hand: no allocation per chunk. */
+static void emit_chunk_side(exchange_t *ex, const char *p, size_t n, int sse, const char *name,
+                            size_t name_len, int withheld, int truncated, const char *side);
+
 static void emit_chunk(exchange_t *ex, const char *p, size_t n, int sse,
                        const char *name, size_t name_len, int withheld, int truncated)
+{
+    emit_chunk_side(ex, p, n, sse, name, name_len, withheld, truncated, NULL);
+}
+
+/* What the client received when the relay changed the body (translation). */
+void ex_emit_client_chunk(exchange_t *ex, const char *p, size_t n)
+{
+    emit_chunk_side(ex, p, n, ex->tr_stream, NULL, 0, 0, 0, "client");
+}
+
+static void emit_chunk_side(exchange_t *ex, const char *p, size_t n, int sse, const char *name,
+                            size_t name_len, int withheld, int truncated, const char *side)
 {
     if (ex->capture_truncated) return;
     if (ex->captured_bytes + n > ex->r->conf->capture_max_body) { ex->capture_truncated = 1; return; }
@@ -135,6 +152,7 @@ static void emit_chunk(exchange_t *ex, const char *p, size_t n, int sse,
                       (long long)ex_now_us(ex), sse ? "true" : "false");
     buf_append(b, head, (size_t)hl);
     if (withheld) buf_append_str(b, ",\"withheld\":true");
+    if (side) { buf_append_str(b, ",\"side\":\""); buf_append_str(b, side); buf_append_str(b, "\""); }
     if (truncated) buf_append_str(b, ",\"truncated\":true");
     if (name_len && capture_utf8_valid(name, name_len)) {
         buf_append_str(b, ",\"event_name\":\"");
@@ -193,13 +211,15 @@ static int injectable(const exchange_t *ex, const upstream_t *up, const char *re
 }
 
 /* Ask an OpenAI-compatible stream for usage when the client did not. */
-static void maybe_inject_usage(exchange_t *ex, json_t *root, const char *rest)
+static void maybe_inject_usage(exchange_t *ex, json_t *root, const char *rest, int as_json)
 {
     if (!ex->stream || !injectable(ex, ex->up, rest))
         return;
     json_t *so = json_object_get(root, "stream_options");
     if (so && json_is_true(json_object_get(so, "include_usage"))) return;
-    if (!so) {                      /* insert before the final '}': all other bytes unchanged */
+    if (!so && as_json) {           /* the body is re-encoded anyway */
+        json_object_set_new(root, "stream_options", json_pack("{s:b}", "include_usage", 1));
+    } else if (!so) {               /* insert before the final '}': all other bytes unchanged */
         const char *b = buf_ptr(&ex->body);
         size_t n = buf_len(&ex->body);
         while (n > 0 && (b[n - 1] == ' ' || b[n - 1] == '\n' || b[n - 1] == '\r' || b[n - 1] == '\t')) n--;
@@ -214,11 +234,13 @@ static void maybe_inject_usage(exchange_t *ex, json_t *root, const char *rest)
         ex->up_body_len = len + sizeof add - 1;
     } else if (json_is_object(so)) {
         json_object_set_new(so, "include_usage", json_true());
+    } else {
+        return;
+    }
+    if (!ex->up_body) {
         ex->up_body = json_dumps(root, JSON_COMPACT);
         if (!ex->up_body) return;
         ex->up_body_len = strlen(ex->up_body);
-    } else {
-        return;
     }
     ex->withhold_usage = 1;
 }
@@ -271,8 +293,16 @@ static void write_request_event(exchange_t *ex, const char *path, const char *qu
     json_object_set_new(ev, "body_truncated", json_boolean(truncated));
     json_object_set_new(ev, "body_json", json_boolean(ex->body_json));
     json_t *ch = json_array();
+    if (ex->tr) json_array_append_new(ch, json_string(ex->protocol == PROTO_OPENAI ? "translated:openai->anthropic" : "translated:anthropic->openai"));
+    if (ex->model_rewritten) json_array_append_new(ch, json_string("model"));
     if (ex->withhold_usage) json_array_append_new(ch, json_string("stream_options.include_usage"));
     json_object_set_new(ev, "upstream_changes", ch);
+    if (ex->up && ex->up->protocol != ex->protocol)
+        json_object_set_new(ev, "upstream_protocol", json_string(ex->up->protocol == PROTO_ANTHROPIC ? "anthropic" : "openai"));
+    if (ex->tr || ex->model_rewritten) {
+        size_t ul = ex->up_body_len < ex->r->conf->capture_max_body ? ex->up_body_len : ex->r->conf->capture_max_body;
+        capture_set_bytes(ev, "upstream_body", "upstream_body_encoding", ex->up_body, ul);
+    }
     emit_json(ex, ev);
     ex->request_written = 1;
     ex_activate(ex);
@@ -311,8 +341,27 @@ void ex_capture_request(exchange_t *ex)
         return;
     }
     ex->up = ex->route->up;
+    if (xlate_wanted(ex, rest)) {
+        if (!ex->body_json) {
+            json_decref(root);
+            ex_relay_error(ex, 400, "invalid_request_error", "the request body must be a JSON object to be translated");
+            return;
+        }
+        if (xlate_request(ex, &rest) < 0) { json_decref(root); return; }
+    } else if (root && ex->body_json) {
+        const char *target = ex->route->target_model;
+        int rewrite = target && ex->model && strcmp(target, ex->model) != 0;
+        if (rewrite) {                  /* a model alias on the same protocol */
+            json_object_set_new(root, "model", json_string(target));
+            ex->model_rewritten = 1;
+        }
+        maybe_inject_usage(ex, root, rest, rewrite);
+        if (rewrite && !ex->up_body) {
+            ex->up_body = json_dumps(root, JSON_COMPACT);
+            ex->up_body_len = ex->up_body ? strlen(ex->up_body) : 0;
+        }
+    }
     ex->up_url = route_upstream_url(ex->up, rest, query);
-    if (root && ex->body_json) maybe_inject_usage(ex, root, rest);
     json_decref(root);
     write_request_event(ex, path, query);
     watch_client(ex);
@@ -376,7 +425,8 @@ void ex_on_headers(exchange_t *ex)
     json_object_set_new(ev, "t_us", json_integer(ex_now_us(ex)));
     json_object_set_new(ev, "source", json_string("upstream"));
     emit_json(ex, ev);
-    server_resume(ex);
+    if (ex->tr) xlate_on_headers(ex);
+    if (!ex->tr_whole) server_resume(ex);   /* a translated whole body waits for its end */
 }
 
 static int is_stream_error(const sse_event_t *ev)
@@ -405,6 +455,8 @@ static int on_sse_event(void *arg, const sse_event_t *ev)
     emit_chunk(ex, ev->raw, ev->raw_len, 1, ev->name, ev->name_len, withheld, !ev->has_data && sse_oversized(ex->sse) > 0 && ev->raw_len >= ex->r->conf->max_event);
     if (ex->withhold_usage && !withheld && !ex->client_gone)
         buf_append(&ex->out, ev->raw, ev->raw_len);
+    if (ex->tr_stream && ev->has_data && !ex->client_gone)
+        xlate_event(ex, ev->name, ev->name_len, ev->data, ev->data_len);
     return 0;
 }
 
@@ -476,7 +528,11 @@ size_t ex_on_body(exchange_t *ex, const char *p, size_t n)
         else if (!ex->encoded)
             buf_append(&ex->usage_copy, p, n);
     }
-    if (!ex->client_gone && !(ex->withhold_usage && ex->is_sse && !ex->encoded))
+    if (ex->tr_whole) {
+        if (buf_append(&ex->tr_body, p, n) < 0) ex->upstream_broke = 1;
+        return n;                    /* the client waits for the translated whole */
+    }
+    if (!ex->client_gone && !ex->tr_stream && !(ex->withhold_usage && ex->is_sse && !ex->encoded))
         buf_append(&ex->out, p, n);
     server_resume(ex);
     return n;
@@ -505,10 +561,11 @@ void ex_on_upstream_done(exchange_t *ex, CURLcode rc)
         const char *rem = sse_remainder(ex->sse, &len);
         if (len) {
             emit_chunk(ex, rem, len, 0, NULL, 0, 0, 0);
-            if (ex->withhold_usage && !ex->client_gone) buf_append(&ex->out, rem, len);
+            if (ex->withhold_usage && !ex->tr && !ex->client_gone) buf_append(&ex->out, rem, len);
         }
     }
     flush_piece(ex);
+    if (ex->tr && !ex->client_gone) xlate_done(ex, rc == CURLE_OK);
     if (!ex->is_sse && buf_len(&ex->usage_copy))
         usage_from_body(&ex->usage, buf_ptr(&ex->usage_copy), buf_len(&ex->usage_copy));
     if (rc != CURLE_OK) {
@@ -532,9 +589,17 @@ void ex_maybe_free(exchange_t *ex)
 void ex_relay_error(exchange_t *ex, int status, const char *type, const char *msg)
 {
     json_t *body = native_error(ex->protocol, type, msg);
-    free(ex->relay_body);
-    ex->relay_body = json_dumps(body, JSON_COMPACT);
+    char *text = json_dumps(body, JSON_COMPACT);
     json_decref(body);
+    ex_relay_error_body(ex, status, text ? text : "{}", msg);
+    free(text);
+}
+
+/* A response the relay makes itself, with a ready body. */
+void ex_relay_error_body(exchange_t *ex, int status, const char *body, const char *msg)
+{
+    free(ex->relay_body);
+    ex->relay_body = strdup(body);
     ex->relay_status = status;
     snprintf(ex->errtext, sizeof ex->errtext, "%s", msg);
     if (!ex->request_written) {

@@ -26,6 +26,7 @@ typedef struct upstream {
     long timeout_ms;         /* no response headers by then → 504 */
     long idle_timeout_ms;    /* no body bytes for this long → end */
     int inject_stream_usage; /* ask OpenAI-compatible streams for usage */
+    long long max_tokens;    /* default max_tokens for translated requests to Anthropic */
 } upstream_t;
 
 typedef struct route {
@@ -34,6 +35,9 @@ typedef struct route {
     char *model;             /* glob on the body's model field */
     int protocol;            /* client protocol to match, -1 = any */
     upstream_t *up;
+    char *target_model;      /* a model alias: the model sent upstream */
+    long long max_tokens;    /* alias: default max_tokens (0 = upstream's) */
+    int exact_model;         /* model is a name, not a glob (aliases) */
 } route_t;
 
 typedef struct relay_conf {
@@ -125,6 +129,12 @@ typedef struct exchange {
     struct z_stream_s *zs;    /* inflate, for usage of encoded bodies */
     sse_t *zsse;              /* SSE splitter over decoded bytes */
     size_t captured_bytes; int capture_truncated;
+    struct translate *tr;     /* protocol translation, when client and upstream differ */
+    int tr_stream;            /* translating an SSE response event by event */
+    int tr_whole;             /* translating a whole body at the end */
+    int tr_status;            /* status for the client after translation */
+    buf_t tr_body;            /* upstream body held for whole-body translation */
+    int model_rewritten;
     /* client side */
     buf_t out;                /* bytes waiting for the client */
     int suspended, client_gone, client_fd_watched, client_fd;
@@ -242,6 +252,17 @@ void ex_sweep(relay_t *r, int64_t now);
 void ex_abort_all(relay_t *r);
 int64_t ex_now_us(const exchange_t *ex);
 const char *ex_outcome_name(enum outcome o);
+
+/* xlate.c */
+int xlate_wanted(const exchange_t *ex, const char *rest);
+int xlate_request(exchange_t *ex, const char **rest);
+int xlate_headers(const exchange_t *ex, hdr_t **out, size_t *n);
+void xlate_on_headers(exchange_t *ex);
+void xlate_event(exchange_t *ex, const char *name, size_t nlen, const char *data, size_t dlen);
+void xlate_done(exchange_t *ex, int upstream_ok);
+void xlate_free(exchange_t *ex);
+void ex_emit_client_chunk(exchange_t *ex, const char *p, size_t n);
+void ex_relay_error_body(exchange_t *ex, int status, const char *body, const char *msg);
 
 /* loop.c */
 int loop_run(relay_t *r);

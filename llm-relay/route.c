@@ -34,7 +34,8 @@ const route_t *route_pick(const relay_conf_t *c, int protocol, const char *path,
         const route_t *rt = &c->routes[i];
         const char *r = path;
         if (rt->prefix && !prefix_match(rt->prefix, path, &r)) continue;
-        if (rt->model && (!model || fnmatch(rt->model, model, 0) != 0)) continue;
+        if (rt->model && (!model || (rt->exact_model ? strcmp(rt->model, model) : fnmatch(rt->model, model, 0)) != 0))
+            continue;
         if (rt->protocol >= 0 && rt->protocol != protocol) continue;
         *rest = r;
         return rt;

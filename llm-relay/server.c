@@ -108,9 +108,16 @@ static enum MHD_Result queue_upstream_response(exchange_t *ex)
             MHD_add_response_header(resp, ex->rh[i].name, ex->rh[i].value);
     }
     MHD_add_response_header(resp, "X-Request-Id", ex->id);
-    enum MHD_Result rc = MHD_queue_response(ex->conn, (unsigned)ex->status, resp);
+    enum MHD_Result rc = MHD_queue_response(ex->conn, (unsigned)(ex->tr_whole ? ex->tr_status : ex->status), resp);
     MHD_destroy_response(resp);
     return rc;
+}
+
+/* Status and headers can go to the client (a translated whole body first
+ * needs all of the upstream's). */
+static int response_ready(const exchange_t *ex)
+{
+    return ex->headers_done && (!ex->tr_whole || ex->curl_done);
 }
 
 /* ---- connections ---- */
@@ -153,7 +160,7 @@ static enum MHD_Result body_streaming(exchange_t *ex, const char *upload, size_t
         if (ex->read_paused) upstream_request_unpause(ex);
         ex->state = EX_UPSTREAM;
         if (ex->relay_status) { ex->state = EX_RESPONDING; return queue_relay_error(ex); }
-        if (ex->headers_done) { ex->state = EX_RESPONDING; return queue_upstream_response(ex); }
+        if (response_ready(ex)) { ex->state = EX_RESPONDING; return queue_upstream_response(ex); }
         suspend(ex);
         return MHD_YES;
     }
@@ -340,12 +347,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         ex->state = EX_UPSTREAM;
         ex_capture_request(ex);           /* routes, writes the request event, starts upstream */
         if (ex->relay_status) { ex->state = EX_RESPONDING; return queue_relay_error(ex); }
-        if (ex->headers_done) { ex->state = EX_RESPONDING; return queue_upstream_response(ex); }
+        if (response_ready(ex)) { ex->state = EX_RESPONDING; return queue_upstream_response(ex); }
         suspend(ex);
         return MHD_YES;
     case EX_UPSTREAM:
         if (ex->relay_status) { ex->state = EX_RESPONDING; return queue_relay_error(ex); }
-        if (ex->headers_done) { ex->state = EX_RESPONDING; return queue_upstream_response(ex); }
+        if (response_ready(ex)) { ex->state = EX_RESPONDING; return queue_upstream_response(ex); }
         if (ex->client_gone) return MHD_NO;
         suspend(ex);
         return MHD_YES;

@@ -145,9 +145,15 @@ static struct curl_slist *build_headers(exchange_t *ex)
     int inject = up->api_key && !(up->pass_client_key && client_has_auth(ex));
     int keep_client_auth = up->pass_client_key;
     int has_ctype = 0, has_accept = 0;
-    for (size_t i = 0; i < ex->nqh; i++) {
-        const hdr_t *h = &ex->qh[i];
-        if (hdr_is_hop_by_hop(h->name, ex->qh, ex->nqh) || !strcasecmp(h->name, "host") ||
+    hdr_t *qh = ex->qh, *xh = NULL;
+    size_t nqh = ex->nqh;
+    if (ex->tr) {                        /* the other protocol's headers */
+        if (xlate_headers(ex, &xh, &nqh) < 0) return NULL;
+        qh = xh;
+    }
+    for (size_t i = 0; i < nqh; i++) {
+        const hdr_t *h = &qh[i];
+        if (hdr_is_hop_by_hop(h->name, qh, nqh) || !strcasecmp(h->name, "host") ||
             !strcasecmp(h->name, "content-length") || !strcasecmp(h->name, "expect"))
             continue;
         if (is_credential(h->name) && (!keep_client_auth || inject)) continue;
@@ -163,6 +169,8 @@ static struct curl_slist *build_headers(exchange_t *ex)
         if (!t) goto fail;
         l = t;
     }
+    hdr_free_all(xh, xh ? nqh : 0);
+    xh = NULL;
     if (inject) {
         char *line = malloc(strlen(up->api_key) + 32);
         if (!line) goto fail;
@@ -182,6 +190,7 @@ static struct curl_slist *build_headers(exchange_t *ex)
     }
     return l;
 fail:
+    hdr_free_all(xh, xh ? nqh : 0);
     curl_slist_free_all(l);
     return NULL;
 }

@@ -3,7 +3,8 @@
 // body (its chunk events in seq order) or, with --request, its request body,
 // from a capture file. Usage: rebuild.js [--request] CAPTURE [ID]
 // Without ID: the last exchange in the file. With --client: the bytes the
-// client received (chunks the relay withheld left out).
+// client received (withheld chunks left out; for a translated exchange its
+// "side":"client" chunks); without: the bytes the upstream sent.
 'use strict';
 const fs = require('fs');
 const args = process.argv.slice(2);
@@ -27,6 +28,8 @@ if (wantRequest) {
 } else {
   const chunks = lines.filter(e => e.id === id && e.event === 'chunk').sort((a, b) => a.seq - b.seq);
   chunks.forEach((c, i) => { if (c.seq !== i) { console.error('rebuild: gap at seq ' + i); process.exit(1); } });
-  out = Buffer.concat(chunks.filter(c => !(clientView && c.withheld)).map(c => bytes(c.data, c.data_encoding)));
+  const translated = chunks.some(c => c.side === 'client');
+  const keep = c => clientView ? (translated ? c.side === 'client' : !c.withheld) : c.side !== 'client';
+  out = Buffer.concat(chunks.filter(keep).map(c => bytes(c.data, c.data_encoding)));
 }
 process.stdout.write(out);

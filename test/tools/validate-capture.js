@@ -197,7 +197,7 @@ class Checker {
         break;
       case 'chunk': {
         x.chunks++;
-        x.chunkBytes += dataBytes(ev.data, ev.data_encoding);
+        if (ev.side !== 'client') x.chunkBytes += dataBytes(ev.data, ev.data_encoding);
         if (!isInt(ev.seq)) break;
         if (ev.seq === x.nextSeq) {
           x.nextSeq++;

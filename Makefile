@@ -41,6 +41,10 @@ BINS     = $(PROGRAMS:%=bin/%)
 MOCK_SRC = $(wildcard test/mock/*.c)
 MOCK     = $(BUILD)/test/mock-upstream
 FUZZ_SRC = $(wildcard test/fuzz/fuzz_*.c)
+FUZZ_BIN = $(FUZZ_SRC:test/fuzz/%.c=build-fuzz/%)
+FUZZ_TIME ?= 30
+FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -std=c11 -D_GNU_SOURCE -Ilib -Illm-relay $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+RELAY_LIB_SRC = $(filter-out llm-relay/main.c,$(wildcard llm-relay/*.c))
 BENCH_SRC = $(wildcard bench/mock/*.c)
 BENCH_MOCK = $(BUILD)/bench/bench-mock
 
@@ -115,8 +119,23 @@ uninstall:
 	for m in man/*.7; do rm -f $(DESTDIR)$(MANDIR)/man7/$${m#man/}; done
 	rm -rf $(DESTDIR)$(DATADIR)
 
+# libFuzzer targets (clang): each runs FUZZ_TIME seconds from its corpus
+build-fuzz/fuzz_request: test/fuzz/fuzz_request.c $(LIB_SRC) $(RELAY_LIB_SRC) $(LIB_HDR)
+	@mkdir -p build-fuzz
+	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(RELAY_LIB_SRC) $(LIBS)
+
+build-fuzz/fuzz_%: test/fuzz/fuzz_%.c $(LIB_SRC) $(LIB_HDR)
+	@mkdir -p build-fuzz
+	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(LIBS)
+
+fuzz: deps
+	$(MAKE) $(FUZZ_BIN)
+	for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p build-fuzz/corpus-$$n; \
+	  [ -d test/fuzz/seeds/$$n ] && cp -n test/fuzz/seeds/$$n/* build-fuzz/corpus-$$n/ 2>/dev/null; \
+	  $$f -max_total_time=$(FUZZ_TIME) -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 build-fuzz/corpus-$$n || exit 1; done
+
 lint-man:
 	mandoc -Tlint -Wwarning man/*.[157]
 
 clean:
-	rm -rf build build-san $(BINS)
+	rm -rf build build-san build-fuzz $(BINS)

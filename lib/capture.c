@@ -16,6 +16,7 @@ json_t *capture_event(const char *kind, const char *id, int64_t wall_us)
 
 int capture_utf8_valid(const char *s, size_t n)
 {
+    if (n == 0) return 1;
     const unsigned char *p = (const unsigned char *)s, *e = p + n;
     while (p < e) {
         unsigned c = *p;

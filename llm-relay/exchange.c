@@ -299,7 +299,7 @@ static void write_request_event(exchange_t *ex, const char *path, const char *qu
     json_object_set_new(ev, "upstream_changes", ch);
     if (ex->up && ex->up->protocol != ex->protocol)
         json_object_set_new(ev, "upstream_protocol", json_string(ex->up->protocol == PROTO_ANTHROPIC ? "anthropic" : "openai"));
-    if (ex->tr || ex->model_rewritten) {
+    if ((ex->tr || ex->model_rewritten) && ex->up_body) {
         size_t ul = ex->up_body_len < ex->r->conf->capture_max_body ? ex->up_body_len : ex->r->conf->capture_max_body;
         capture_set_bytes(ev, "upstream_body", "upstream_body_encoding", ex->up_body, ul);
     }

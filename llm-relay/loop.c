@@ -103,49 +103,58 @@ static void run_mhd(relay_t *r)
     r->run_mhd = 0;
 }
 
-int loop_run(relay_t *r)
+/* One turn: wait for events (at most max_wait_ms, -1 = as the timers say),
+ * run what is ready. Returns -1 on a fatal error. */
+int loop_once(relay_t *r, int max_wait_ms)
 {
     struct epoll_event evs[256];
-    r->next_sweep_mono = clock_mono_us() + 250000;
-    while (!r->stop) {
-        int64_t now = clock_mono_us();
-        int n = epoll_wait(r->epfd, evs, 256, next_timeout(r, now));
-        if (n < 0 && errno != EINTR) { relay_log("fatal: epoll_wait: %s", strerror(errno)); return -1; }
-        for (int i = 0; i < n; i++) {
-            watch_t *w = evs[i].data.ptr;
-            switch (w->kind) {
-            case W_MHD: r->run_mhd = 1; break;
-            case W_CURL: upstream_socket_event(r, w->fd, evs[i].events); break;
-            case W_SIGNAL: on_signal(r); break;
-            case W_SINK: sink_flush(r->sink); break;
-            case W_CLIENT: ex_client_gone(w->ptr); r->run_mhd = 1; break;
-            }
-        }
-        now = clock_mono_us();
-        if (r->curl_deadline_mono >= 0 && now >= r->curl_deadline_mono) upstream_timeout(r);
-        upstream_poll_done(r);
-        upstream_do_unpause(r);
-        run_mhd(r);          /* also processes connections resumed above */
-        upstream_poll_done(r);
-        if (r->run_mhd) run_mhd(r);
-        now = clock_mono_us();
-        if (now >= r->next_sweep_mono) {
-            ex_sweep(r, now);
-            conn_sweep(r, now);
-            r->next_sweep_mono = now + 250000;
-        }
-        sink_flush(r->sink);
-        sink_watch_update(r);
-        if (sink_blocked(r->sink)) wait_for_sink(r);
-        if (r->draining) {
-            if (r->nactive == 0) r->stop = 1;
-            else if (now >= r->drain_deadline_mono) {
-                relay_log("drain timeout: aborting %zu exchanges", r->nactive);
-                ex_abort_all(r);
-                run_mhd(r);
-                r->stop = 1;
-            }
+    int64_t now = clock_mono_us();
+    int wait = next_timeout(r, now);
+    if (max_wait_ms >= 0 && wait > max_wait_ms) wait = max_wait_ms;
+    int n = epoll_wait(r->epfd, evs, 256, wait);
+    if (n < 0 && errno != EINTR) { relay_log("fatal: epoll_wait: %s", strerror(errno)); return -1; }
+    for (int i = 0; i < n; i++) {
+        watch_t *w = evs[i].data.ptr;
+        switch (w->kind) {
+        case W_MHD: r->run_mhd = 1; break;
+        case W_CURL: upstream_socket_event(r, w->fd, evs[i].events); break;
+        case W_SIGNAL: on_signal(r); break;
+        case W_SINK: sink_flush(r->sink); break;
+        case W_CLIENT: ex_client_gone(w->ptr); r->run_mhd = 1; break;
         }
     }
+    now = clock_mono_us();
+    if (r->curl_deadline_mono >= 0 && now >= r->curl_deadline_mono) upstream_timeout(r);
+    upstream_poll_done(r);
+    upstream_do_unpause(r);
+    run_mhd(r);          /* also processes connections resumed above */
+    upstream_poll_done(r);
+    if (r->run_mhd) run_mhd(r);
+    now = clock_mono_us();
+    if (now >= r->next_sweep_mono) {
+        ex_sweep(r, now);
+        conn_sweep(r, now);
+        r->next_sweep_mono = now + (r->conf->header_timeout_ms < 1000 ? 10000 : 250000);
+    }
+    sink_flush(r->sink);
+    sink_watch_update(r);
+    if (sink_blocked(r->sink)) wait_for_sink(r);
+    if (r->draining) {
+        if (r->nactive == 0) r->stop = 1;
+        else if (now >= r->drain_deadline_mono) {
+            relay_log("drain timeout: aborting %zu exchanges", r->nactive);
+            ex_abort_all(r);
+            run_mhd(r);
+            r->stop = 1;
+        }
+    }
+    return 0;
+}
+
+int loop_run(relay_t *r)
+{
+    r->next_sweep_mono = clock_mono_us() + 250000;
+    while (!r->stop)
+        if (loop_once(r, -1) < 0) return -1;
     return 0;
 }

@@ -13,20 +13,6 @@
 #include "config.h"
 #include "err.h"
 
-const char *progname = "llm-relay";
-static int quiet;
-
-void relay_log(const char *fmt, ...)
-{
-    char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    if (quiet && strncmp(msg, "warning", 7) && strncmp(msg, "error", 5) && strncmp(msg, "fatal", 5)) return;
-    fprintf(stderr, "%s: %s\n", progname, msg);
-}
-
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -96,7 +82,7 @@ int main(int argc, char **argv)
         case 'c': cfgfile = optarg; break;
         case 'n': check = 1; break;
         case 'l': listens[nlisten++] = optarg; break;
-        case 'q': quiet = 1; break;
+        case 'q': relay_quiet = 1; break;
         case 'V': printf("llm-relay %s\n", PLLM_VERSION); free(listens); return 0;
         case 'h': usage(stdout); free(listens); return 0;
         case O_UPSTREAM: up_url = optarg; break;

@@ -154,6 +154,17 @@ int modes_serve(relay_conf_t *c, const int *fds, size_t nfds, int inetd, int wor
     }
     if (upstream_init(&r) < 0) { relay_log("fatal: unable to start libcurl"); return EXIT_TEMP; }
     if (server_start(&r, fds, nfds, err, sizeof err) < 0) { relay_log("fatal: %s", err); return EXIT_TEMP; }
+    if (inetd) {
+        struct sockaddr_storage peer; socklen_t sl = sizeof peer;
+        if (getpeername(0, (struct sockaddr *)&peer, &sl) < 0) {
+            relay_log("fatal: --inetd: standard input is not a connected socket: %s", strerror(errno));
+            return EXIT_USAGE;
+        }
+        if (server_add_fd(&r, 0, (struct sockaddr *)&peer, sl) < 0) {
+            relay_log("fatal: --inetd: unable to serve the connection on standard input");
+            return EXIT_TEMP;
+        }
+    }
     if (worker <= 1 && !inetd)
         for (size_t i = 0; i < c->nroutes; i++)
             relay_log("route %s: %s%s%s%s -> %s (%s)", c->routes[i].name,

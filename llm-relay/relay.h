@@ -4,6 +4,7 @@
 #define LLM_RELAY_H
 #include <stdint.h>
 #include <stddef.h>
+#include <sys/socket.h>
 #include <jansson.h>
 #include <curl/curl.h>
 #include <microhttpd.h>
@@ -221,6 +222,7 @@ int server_start(relay_t *r, const int *fds, size_t nfds, char *err, size_t errl
 void server_stop(relay_t *r);
 void server_resume(exchange_t *ex);
 void server_quiesce(relay_t *r);
+int server_add_fd(relay_t *r, int fd, const struct sockaddr *sa, socklen_t len);
 
 /* upstream.c */
 int upstream_init(relay_t *r);
@@ -266,6 +268,7 @@ void ex_relay_error_body(exchange_t *ex, int status, const char *body, const cha
 
 /* loop.c */
 int loop_run(relay_t *r);
+int loop_once(relay_t *r, int max_wait_ms);
 int loop_add(relay_t *r, watch_t *w, uint32_t events);
 int loop_mod(relay_t *r, watch_t *w, uint32_t events);
 void loop_del(relay_t *r, watch_t *w);
@@ -297,6 +300,7 @@ uint64_t sink_events(const struct sink *s);
 int sink_drain(struct sink *s, int timeout_ms);
 
 extern const char *progname;
+extern int relay_quiet;
 void relay_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

@@ -444,18 +444,14 @@ int server_start(relay_t *r, const int *fds, size_t nfds, char *err, size_t errl
         w->kind = W_MHD; w->fd = info->epoll_fd; w->ptr = d;
         if (loop_add(r, w, EPOLLIN) < 0) { snprintf(err, errlen, "epoll: %s", strerror(errno)); return -1; }
     }
-    if (r->inetd) {
-        struct sockaddr_storage ss; socklen_t sl = sizeof ss;
-        if (getpeername(0, (struct sockaddr *)&ss, &sl) < 0) {
-            snprintf(err, errlen, "--inetd: standard input is not a connected socket: %s", strerror(errno));
-            return -1;
-        }
-        if (MHD_add_connection(r->daemons[0], 0, (struct sockaddr *)&ss, sl) != MHD_YES) {
-            snprintf(err, errlen, "--inetd: unable to serve the connection on standard input");
-            return -1;
-        }
-        r->run_mhd = 1;
-    }
+    return 0;
+}
+
+/* Serve one connected socket (inetd mode; the fuzzer). MHD owns it then. */
+int server_add_fd(relay_t *r, int fd, const struct sockaddr *sa, socklen_t len)
+{
+    if (!r->ndaemons || MHD_add_connection(r->daemons[0], fd, sa, len) != MHD_YES) return -1;
+    r->run_mhd = 1;
     return 0;
 }
 

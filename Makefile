@@ -66,6 +66,8 @@ $(patsubst %.c,$(BUILD)/%.o,$(wildcard $(1)/*.c)): $(wildcard $(1)/*.h)
 endef
 $(foreach p,$(PROGRAMS),$(eval $(call PROGRAM_template,$(p))))
 
+$(BUILD)/llm-stats/prices.o: llm-stats/prices.yaml
+
 $(BUILD)/%.o: %.c $(LIB_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
@@ -111,6 +113,7 @@ install: all
 	for m in man/*.5; do install -m 644 $$m $(DESTDIR)$(MANDIR)/man5/; done
 	for m in man/*.7; do install -m 644 $$m $(DESTDIR)$(MANDIR)/man7/; done
 	install -m 644 lib/capture.schema.json $(DESTDIR)$(DATADIR)/
+	[ -f llm-stats/prices.yaml ] && install -m 644 llm-stats/prices.yaml $(DESTDIR)$(DATADIR)/ || true
 
 uninstall:
 	for p in $(PROGRAMS); do rm -f $(DESTDIR)$(BINDIR)/$$p; done

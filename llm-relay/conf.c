@@ -21,6 +21,7 @@ relay_conf_t *conf_new_defaults(void)
     c->body_min_rate = 1024;
     c->out_buffer = 64u << 10;
     c->drain_ms = 30000;
+    c->feedback_max_age_ms = 30LL * 86400 * 1000;
     c->conn_memory = 32u << 10;
     c->max_connections = 10000;
     c->per_ip_connections = 0;
@@ -287,7 +288,7 @@ int conf_apply_json(relay_conf_t *c, json_t *root, const config_t *cfg, char *er
     static const char *const cap[] = { "sink", "on_full", "queue", "max_body", "max_event", NULL };
     static const char *const lim[] = { "max_request_body", "body_buffer", "drain_timeout", "client_close",
         "out_buffer", "connection_memory", "max_connections", "per_ip_connections",
-        "connection_timeout", "header_timeout", "body_grace", "body_min_rate", NULL };
+        "connection_timeout", "header_timeout", "body_grace", "body_min_rate", "feedback_max_age", NULL };
     if (!json_is_object(root)) return verr(&v, root, "(top)", "the configuration must be a mapping%s", "");
     if (check_keys(&v, root, "", top)) return -1;
 
@@ -337,6 +338,9 @@ int conf_apply_json(relay_conf_t *c, json_t *root, const config_t *cfg, char *er
             get_size(&v, o, "connection_memory", "limits.connection_memory", &c->conn_memory))
             return -1;
         long ms = -1;
+        if (get_ms(&v, o, "feedback_max_age", "limits.feedback_max_age", &ms)) return -1;
+        if (ms >= 0) c->feedback_max_age_ms = ms;
+        ms = -1;
         if (get_ms(&v, o, "connection_timeout", "limits.connection_timeout", &ms)) return -1;
         if (ms >= 0) c->conn_timeout_s = (ms + 999) / 1000;
         json_t *x = json_object_get(o, "max_connections");

@@ -113,6 +113,12 @@ static void emit_json(exchange_t *ex, json_t *ev)
     json_decref(ev);
 }
 
+/* An event not of the exchange kinds (feedback): written as it is. */
+void ex_emit_event(exchange_t *ex, json_t *ev)
+{
+    emit_json(ex, ev);
+}
+
 static json_t *headers_json(const hdr_t *h, size_t n)
 {
     json_t *a = json_array();
@@ -299,12 +305,15 @@ static void write_request_event(exchange_t *ex, const char *path, const char *qu
     json_object_set_new(ev, "upstream_changes", ch);
     if (ex->up && ex->up->protocol != ex->protocol)
         json_object_set_new(ev, "upstream_protocol", json_string(ex->up->protocol == PROTO_ANTHROPIC ? "anthropic" : "openai"));
+    if (ex->route && ex->route->target_model && (ex->tr || ex->model_rewritten))
+        json_object_set_new(ev, "upstream_model", json_string(ex->route->target_model));
     if ((ex->tr || ex->model_rewritten) && ex->up_body) {
         size_t ul = ex->up_body_len < ex->r->conf->capture_max_body ? ex->up_body_len : ex->r->conf->capture_max_body;
         capture_set_bytes(ev, "upstream_body", "upstream_body_encoding", ex->up_body, ul);
     }
     emit_json(ex, ev);
     ex->request_written = 1;
+    feedback_seen(ex->r, ex->id);
     ex_activate(ex);
 }
 

@@ -141,7 +141,7 @@ int modes_serve(relay_conf_t *c, const int *fds, size_t nfds, int inetd, int wor
     sigprocmask(SIG_BLOCK, &ss, NULL);
     if (inetd) inetd_fds();
 
-    relay_t r = { .conf = c, .inetd = inetd };
+    relay_t r = { .conf = c, .inetd = inetd, .workers = worker ? 2 : 1 };
     r.epfd = epoll_create1(EPOLL_CLOEXEC);
     r.m = metrics_new();
     r.sink = sink_open(c->capture, c->queue_max, c->on_full_drop, err, sizeof err);
@@ -183,6 +183,7 @@ int modes_serve(relay_conf_t *c, const int *fds, size_t nfds, int inetd, int wor
                   (unsigned long long)sink_events(r.sink), (unsigned long long)sink_dropped(r.sink));
     upstream_cleanup(&r);
     conn_cleanup(&r);
+    feedback_cleanup(&r);
     sink_close(r.sink);
     metrics_free(r.m);
     free(r.unpause);

@@ -57,6 +57,7 @@ typedef struct relay_conf {
     size_t body_buffer;      /* larger bodies on routes that need no body are streamed */
     size_t out_buffer;       /* per-exchange client buffer (backpressure) */
     long drain_ms;
+    long long feedback_max_age_ms; /* ids accepted by age when spread over processes */
     int client_close_finish; /* on client hang-up: finish and capture */
     size_t conn_memory;      /* MHD per-connection pool */
     unsigned max_connections;
@@ -185,6 +186,8 @@ typedef struct relay {
     conn_t *conns; size_t nconns;
     struct ipcount *ipc; size_t ipc_cap;
     uint64_t closed_slow, refused_limit;
+    struct idset *seen;           /* recent exchange ids, for feedback */
+    int workers;                  /* > 1: exchanges are spread over processes */
 } relay_t;
 
 /* conf.c */
@@ -254,6 +257,12 @@ void ex_sweep(relay_t *r, int64_t now);
 void ex_abort_all(relay_t *r);
 int64_t ex_now_us(const exchange_t *ex);
 const char *ex_outcome_name(enum outcome o);
+
+/* feedback.c */
+void feedback_seen(relay_t *r, const char *id);
+int feedback_handle(exchange_t *ex, char **out);
+void feedback_cleanup(relay_t *r);
+void ex_emit_event(exchange_t *ex, json_t *ev);
 
 /* xlate.c */
 int xlate_wanted(const exchange_t *ex, const char *rest);

@@ -306,11 +306,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (!ex) { ex = ex_new(r, url); if (!ex) return MHD_NO; *req_cls = ex; }
     switch (ex->state) {
     case EX_NEW:
-        if (!strcmp(url, "/health") || !strcmp(url, "/metrics")) {
+        if (!strcmp(url, "/health") || !strcmp(url, "/metrics") ||
+            (!strcmp(url, "/v1/feedback") && !strcmp(method, "POST"))) {
             conn_t *cc = conn_of(conn);
             if (cc) conn_head_done(cc, ex);
             ex->conn = conn;          /* answered once the request is read: keeps keep-alive */
-            ex->internal = 1;
+            ex->internal = strcmp(url, "/v1/feedback") ? 1 : 2;
             ex->state = EX_BODY;
             return MHD_YES;
         }
@@ -321,8 +322,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     case EX_BODY:
         if (ex->internal) {
-            if (*upload_size) { *upload_size = 0; return MHD_YES; }
+            if (*upload_size) {              /* only feedback keeps its body (64 KiB at most) */
+                if (ex->internal == 2 && buf_len(&ex->body) + *upload_size <= 65536)
+                    buf_append(&ex->body, upload, *upload_size);
+                else if (ex->internal == 2) ex->too_large = 1;
+                *upload_size = 0;
+                return MHD_YES;
+            }
             ex->state = EX_RESPONDING;
+            if (ex->internal == 2) {
+                char *answer = NULL;
+                int st = ex->too_large ? 413 : feedback_handle(ex, &answer);
+                const char *a = answer ? answer : "{\"error\":{\"message\":\"feedback body too large\",\"type\":\"invalid_request_error\",\"param\":null,\"code\":null}}";
+                enum MHD_Result rc = queue_buffer(ex->conn, st, "application/json", a, strlen(a), ex->id, NULL, st != 200);
+                free(answer);
+                return rc;
+            }
             return serve_internal(ex, url);
         }
         if (ex->streaming_body) return body_streaming(ex, upload, upload_size);

@@ -459,3 +459,25 @@ YAML
     run cap -r 'select(.event=="request") | [.model, .body_truncated, .route] | @tsv'
     assert_output "$(printf 'big-1\tfalse\troute0')"
 }
+
+@test "feedback: POST /v1/feedback writes a feedback event for a known exchange; bad ones get a native 400" {
+    start_relay --upstream "$MOCK_URL"
+    curl -sS -D "$BATS_TEST_TMPDIR/h1" -o /dev/null "$RELAY_URL/v1/chat/completions" -d "$CHAT"
+    curl -sS -D "$BATS_TEST_TMPDIR/h2" -o /dev/null "$RELAY_URL/v1/chat/completions" -d "$CHAT"
+    a=$(sed -n 's/^X-Request-Id: \([^\r]*\).*/\1/ip' "$BATS_TEST_TMPDIR/h1")
+    b=$(sed -n 's/^X-Request-Id: \([^\r]*\).*/\1/ip' "$BATS_TEST_TMPDIR/h2")
+    run curl -sS -w '\n%{http_code}' "$RELAY_URL/v1/feedback" -d "{\"id\":\"$a\",\"rating\":5,\"label\":\"good\",\"comment\":\"ok\",\"preferred_over\":\"$b\"}"
+    assert_line --index 1 200
+    echo "${lines[0]}" | jq -e --arg a "$a" '.object == "feedback" and .id == $a'
+    for bad in '{"id":"01a2174e-3dc5-7bc2-98e0-a9f115c42b30","rating":1}' '{"rating":1}' "{\"id\":\"$a\"}" \
+               "{\"id\":\"$a\",\"rating\":\"high\"}" "{\"id\":\"$a\",\"bogus\":1}" 'not json' \
+               "{\"id\":\"$a\",\"preferred_over\":\"$a\"}"; do
+        run curl -sS -w '\n%{http_code}' "$RELAY_URL/v1/feedback" -d "$bad"
+        assert_line --index 1 400
+        echo "${lines[0]}" | jq -e '.error.type == "invalid_request_error" and (.error.message | length > 0)'
+    done
+    stop_relay
+    run cap -c --arg a "$a" --arg b "$b" 'select(.event=="feedback") | [.id == $a, .rating, .label, .comment, .preferred_over == $b]'
+    assert_output '[true,5,"good","ok",true]'
+    validate_capture
+}

@@ -11,6 +11,7 @@ relay_conf_t *conf_new_defaults(void)
 {
     relay_conf_t *c = calloc(1, sizeof *c);
     if (!c) return NULL;
+    c->refs = 1;
     c->queue_max = 64u << 20;
     c->capture_max_body = 16u << 20;
     c->max_event = 16u << 20;
@@ -34,6 +35,17 @@ static void upstream_free(upstream_t *u)
     if (!u) return;
     free(u->name); free(u->url); free(u->api_key); free(u->ca_file);
     free(u);
+}
+
+relay_conf_t *conf_ref(relay_conf_t *c)
+{
+    if (c) c->refs++;
+    return c;
+}
+
+void conf_unref(relay_conf_t *c)
+{
+    if (c && --c->refs <= 0) conf_free(c);
 }
 
 void conf_free(relay_conf_t *c)

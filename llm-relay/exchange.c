@@ -34,10 +34,11 @@ exchange_t *ex_new(relay_t *r, const char *uri)
     exchange_t *ex = calloc(1, sizeof *ex);
     if (!ex) return NULL;
     ex->r = r;
+    ex->conf = conf_ref(r->conf);
     ex->t0_wall = clock_wall_us();
     ex->t0_mono = clock_mono_us();
-    if (id_new(ex->t0_wall, ex->id) < 0 || !(ex->uri = strdup(uri ? uri : "/"))) { free(ex); return NULL; }
-    buf_init(&ex->body, r->conf->max_request_body);
+    if (id_new(ex->t0_wall, ex->id) < 0 || !(ex->uri = strdup(uri ? uri : "/"))) { conf_unref(ex->conf); free(ex); return NULL; }
+    buf_init(&ex->body, ex->conf->max_request_body);
     buf_init(&ex->out, 0);
     buf_init(&ex->piece, 0);
     buf_init(&ex->usage_copy, USAGE_MAX);
@@ -95,6 +96,7 @@ void ex_free(exchange_t *ex)
     xlate_free(ex);
     free(ex->uri); free(ex->method); free(ex->model); free(ex->up_url); free(ex->up_body);
     free(ex->relay_body); free(ex->client_request_id);
+    conf_unref(ex->conf);
     free(ex);
 }
 
@@ -147,7 +149,7 @@ static void emit_chunk_side(exchange_t *ex, const char *p, size_t n, int sse, co
                             size_t name_len, int withheld, int truncated, const char *side)
 {
     if (ex->capture_truncated) return;
-    if (ex->captured_bytes + n > ex->r->conf->capture_max_body) { ex->capture_truncated = 1; return; }
+    if (ex->captured_bytes + n > ex->conf->capture_max_body) { ex->capture_truncated = 1; return; }
     ex->captured_bytes += n;
     char head[256], ts[RFC3339_LEN];
     clock_rfc3339(clock_wall_us(), ts);
@@ -286,8 +288,8 @@ static void write_request_event(exchange_t *ex, const char *path, const char *qu
     const char *ro = hdr_get(ex->qh, ex->nqh, "x-replay-of");
     if (ro) json_object_set_new(ev, "replay_of", json_string(ro));
     size_t n = buf_len(&ex->body), keep = n;
-    int truncated = n > ex->r->conf->capture_max_body || ex->streaming_body;
-    if (keep > ex->r->conf->capture_max_body) keep = ex->r->conf->capture_max_body;
+    int truncated = n > ex->conf->capture_max_body || ex->streaming_body;
+    if (keep > ex->conf->capture_max_body) keep = ex->conf->capture_max_body;
     if (keep < n) {
         const unsigned char *b = (const unsigned char *)buf_ptr(&ex->body);
         while (keep > 0 && (b[keep] & 0xC0) == 0x80) keep--;   /* cut at a character */
@@ -308,7 +310,7 @@ static void write_request_event(exchange_t *ex, const char *path, const char *qu
     if (ex->route && ex->route->target_model && (ex->tr || ex->model_rewritten))
         json_object_set_new(ev, "upstream_model", json_string(ex->route->target_model));
     if ((ex->tr || ex->model_rewritten) && ex->up_body) {
-        size_t ul = ex->up_body_len < ex->r->conf->capture_max_body ? ex->up_body_len : ex->r->conf->capture_max_body;
+        size_t ul = ex->up_body_len < ex->conf->capture_max_body ? ex->up_body_len : ex->conf->capture_max_body;
         capture_set_bytes(ev, "upstream_body", "upstream_body_encoding", ex->up_body, ul);
     }
     emit_json(ex, ev);
@@ -340,7 +342,7 @@ void ex_capture_request(exchange_t *ex)
             ex->stream = json_is_true(json_object_get(root, "stream"));
         }
     }
-    ex->route = route_pick(ex->r->conf, ex->protocol, path, ex->model, &rest);
+    ex->route = route_pick(ex->conf, ex->protocol, path, ex->model, &rest);
     if (!ex->route) {
         json_decref(root);
         char msg[300];
@@ -386,7 +388,7 @@ int ex_stream_body(exchange_t *ex)
     char path[4096];
     const char *query, *rest = NULL;
     path_end(ex->uri, path, sizeof path, &query);
-    const route_t *rt = route_pick_early(ex->r->conf, ex->protocol, path, &rest);
+    const route_t *rt = route_pick_early(ex->conf, ex->protocol, path, &rest);
     if (!rt || injectable(ex, rt->up, rest)) return 0;
     ex->route = rt;
     ex->up = rt->up;
@@ -461,7 +463,7 @@ static int on_sse_event(void *arg, const sse_event_t *ev)
     if (!ex->encoded) analyse_event(ex, ev);
     if (ex->withhold_usage && ev->has_data && usage_is_usage_only_chunk(ev->data, ev->data_len))
         withheld = 1;
-    emit_chunk(ex, ev->raw, ev->raw_len, 1, ev->name, ev->name_len, withheld, !ev->has_data && sse_oversized(ex->sse) > 0 && ev->raw_len >= ex->r->conf->max_event);
+    emit_chunk(ex, ev->raw, ev->raw_len, 1, ev->name, ev->name_len, withheld, !ev->has_data && sse_oversized(ex->sse) > 0 && ev->raw_len >= ex->conf->max_event);
     if (ex->withhold_usage && !withheld && !ex->client_gone)
         buf_append(&ex->out, ev->raw, ev->raw_len);
     if (ex->tr_stream && ev->has_data && !ex->client_gone)
@@ -485,7 +487,7 @@ static void flush_piece(exchange_t *ex)
 static void analyse_decoded(exchange_t *ex, const char *p, size_t n)
 {
     if (ex->is_sse) {
-        if (!ex->zsse) ex->zsse = sse_new(ex->r->conf->max_event, on_decoded_event, ex);
+        if (!ex->zsse) ex->zsse = sse_new(ex->conf->max_event, on_decoded_event, ex);
         if (ex->zsse) sse_feed(ex->zsse, p, n);
     } else {
         buf_append(&ex->usage_copy, p, n);   /* bounded: stops at USAGE_MAX */
@@ -517,7 +519,7 @@ static int is_compression(const exchange_t *ex, const char *name)
 
 size_t ex_on_body(exchange_t *ex, const char *p, size_t n)
 {
-    relay_conf_t *c = ex->r->conf;
+    relay_conf_t *c = ex->conf;
     if (!ex->client_gone && buf_len(&ex->out) >= c->out_buffer) {
         ex->paused = 1;                        /* backpressure: the client is slow */
         return CURL_WRITEFUNC_PAUSE;
@@ -671,7 +673,7 @@ void ex_client_gone(exchange_t *ex)
         return;   /* the response is all handed to MHD: its completion decides */
     ex->client_gone = 1;
     buf_free(&ex->out);
-    if (!ex->curl_done && ex->headers_done && ex->r->conf->client_close_finish && ex->easy) {
+    if (!ex->curl_done && ex->headers_done && ex->conf->client_close_finish && ex->easy) {
         if (ex->paused) { ex->paused = 0; upstream_request_unpause(ex); ex->paused = 1; }
     } else {
         if (ex->easy) upstream_cancel(ex);

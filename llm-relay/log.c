@@ -7,6 +7,7 @@
 
 const char *progname = "llm-relay";
 int relay_quiet;
+relay_conf_t *(*relay_conf_loader)(char *err, size_t errlen);
 
 void relay_log(const char *fmt, ...)
 {

@@ -35,6 +35,7 @@ static void on_signal(relay_t *r)
 {
     struct signalfd_siginfo si;
     while (read(r->sig_watch.fd, &si, sizeof si) == (ssize_t)sizeof si) {
+        if (si.ssi_signo == SIGHUP) { r->reload = 1; continue; }
         if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
             if (r->draining) { r->drain_deadline_mono = 0; continue; } /* second signal: now */
             relay_log("draining: %zu exchanges in flight (up to %ld ms)", r->nactive, r->conf->drain_ms);
@@ -103,6 +104,36 @@ static void run_mhd(relay_t *r)
     r->run_mhd = 0;
 }
 
+static int same_list(char **a, size_t na, char **b, size_t nb)
+{
+    if (na != nb) return 0;
+    for (size_t i = 0; i < na; i++) if (strcmp(a[i], b[i])) return 0;
+    return 1;
+}
+
+/* SIGHUP: build the configuration again; on an error keep the one in use.
+ * Exchanges in flight finish on the configuration they started with (each
+ * holds a reference). Listening sockets, the capture sink and libmicrohttpd's
+ * per-connection settings stay as they were started: those need a restart. */
+static void reload(relay_t *r)
+{
+    char err[512];
+    r->reload = 0;
+    if (!relay_conf_loader) return;
+    relay_conf_t *n = relay_conf_loader(err, sizeof err);
+    if (!n) { relay_log("error: reload failed, keeping the configuration in use: %s", err); return; }
+    relay_conf_t *o = r->conf;
+    if (!same_list(o->listen, o->nlisten, n->listen, n->nlisten) && !r->inetd)
+        relay_log("warning: reload: listen addresses change only with a restart");
+    if ((o->capture || n->capture) && (!o->capture || !n->capture || strcmp(o->capture, n->capture)))
+        relay_log("warning: reload: the capture sink changes only with a restart");
+    if (o->conn_memory != n->conn_memory || o->conn_timeout_s != n->conn_timeout_s)
+        relay_log("warning: reload: connection_memory and connection_timeout change only with a restart");
+    r->conf = n;
+    conf_unref(o);
+    relay_log("reloaded: %zu upstreams, %zu routes", n->nups, n->nroutes);
+}
+
 /* One turn: wait for events (at most max_wait_ms, -1 = as the timers say),
  * run what is ready. Returns -1 on a fatal error. */
 int loop_once(relay_t *r, int max_wait_ms)
@@ -136,6 +167,7 @@ int loop_once(relay_t *r, int max_wait_ms)
         conn_sweep(r, now);
         r->next_sweep_mono = now + (r->conf->header_timeout_ms < 1000 ? 10000 : 250000);
     }
+    if (r->reload) reload(r);
     sink_flush(r->sink);
     sink_watch_update(r);
     if (sink_blocked(r->sink)) wait_for_sink(r);

@@ -67,36 +67,101 @@ static long flag_ms(const char *name, const char *v)
     return (long)n;
 }
 
+/* The command line, kept to build the configuration again on SIGHUP. */
+static struct cli {
+    const char *cfgfile, *up_url, *protocol, *keyenv, *capture, *onfull, *clientclose;
+    long long queue, capbody, maxbody;
+    long drain, timeout;
+    int passkey;
+    char **listens; size_t nlisten;
+} cli = { .drain = -1, .timeout = -1 };
+
+#define CONF_FAIL(...) do { snprintf(err, errlen, __VA_ARGS__); conf_free(c); config_free(cfg); return NULL; } while (0)
+
+/* The configuration: defaults, then the file, then the flags. NULL and a
+ * message in err when something is wrong. */
+static relay_conf_t *build_conf(char *err, size_t errlen)
+{
+    relay_conf_t *c = conf_new_defaults();
+    config_t *cfg = NULL;
+    if (!c) { snprintf(err, errlen, "out of memory"); return NULL; }
+    if (cli.cfgfile) {
+        cfg = config_load(cli.cfgfile, err, errlen);
+        if (!cfg) { conf_free(c); return NULL; }
+        if (conf_apply_json(c, config_root(cfg), cfg, err, errlen) < 0) { conf_free(c); config_free(cfg); return NULL; }
+    }
+    if (cli.nlisten) {           /* flags replace the file's listen list */
+        for (size_t i = 0; i < c->nlisten; i++) free(c->listen[i]);
+        free(c->listen);
+        c->listen = calloc(cli.nlisten, sizeof *c->listen);
+        for (size_t i = 0; i < cli.nlisten; i++) c->listen[i] = strdup(cli.listens[i]);
+        c->nlisten = cli.nlisten;
+    }
+    if (cli.up_url) {
+        if (strncmp(cli.up_url, "http://", 7) && strncmp(cli.up_url, "https://", 8))
+            CONF_FAIL("--upstream: '%s' is not an http:// or https:// URL", cli.up_url);
+        upstream_t *u = conf_add_upstream(c, "default", cli.up_url);
+        if (cli.protocol) {
+            if (!strcmp(cli.protocol, "openai")) u->protocol = PROTO_OPENAI;
+            else if (!strcmp(cli.protocol, "anthropic")) u->protocol = PROTO_ANTHROPIC;
+            else CONF_FAIL("--protocol: '%s' is not openai or anthropic", cli.protocol);
+        }
+        if (cli.keyenv) {
+            const char *k = getenv(cli.keyenv);
+            if (!k || !*k) CONF_FAIL("--api-key-env: %s is not set", cli.keyenv);
+            u->api_key = strdup(k);
+        }
+        u->pass_client_key = cli.passkey;
+    } else if (cli.protocol || cli.keyenv || cli.passkey) {
+        CONF_FAIL("--protocol, --api-key-env and --pass-client-key go with --upstream");
+    }
+    if (cli.timeout >= 0) for (size_t i = 0; i < c->nups; i++) c->ups[i]->timeout_ms = cli.timeout;
+    if (cli.capture) { free(c->capture); c->capture = strdup(cli.capture); }
+    if (cli.onfull) {
+        if (!strcmp(cli.onfull, "block")) c->on_full_drop = 0;
+        else if (!strcmp(cli.onfull, "drop")) c->on_full_drop = 1;
+        else CONF_FAIL("--on-full: '%s' is not block or drop", cli.onfull);
+    }
+    if (cli.clientclose) {
+        if (!strcmp(cli.clientclose, "cancel")) c->client_close_finish = 0;
+        else if (!strcmp(cli.clientclose, "finish")) c->client_close_finish = 1;
+        else CONF_FAIL("--client-close: '%s' is not cancel or finish", cli.clientclose);
+    }
+    if (cli.queue) c->queue_max = (size_t)cli.queue;
+    if (cli.capbody) c->capture_max_body = (size_t)cli.capbody;
+    if (cli.maxbody) c->max_request_body = (size_t)cli.maxbody;
+    if (cli.drain >= 0) c->drain_ms = cli.drain;
+    if (conf_finish(c, err, errlen) < 0) { conf_free(c); config_free(cfg); return NULL; }
+    config_free(cfg);
+    return c;
+}
+
+
 int main(int argc, char **argv)
 {
-    const char *cfgfile = NULL, *up_url = NULL, *protocol = NULL, *keyenv = NULL;
-    const char *capture = NULL, *onfull = NULL, *clientclose = NULL;
-    long long queue = 0, capbody = 0, maxbody = 0;
-    long drain = -1, timeout = -1;
-    int check = 0, passkey = 0, ch, inetd = 0, workers = 1;
-    char **listens = calloc((size_t)argc + 1, sizeof *listens);
-    size_t nlisten = 0;
+    int check = 0, ch, inetd = 0, workers = 1;
+    cli.listens = calloc((size_t)argc + 1, sizeof *cli.listens);
 
     while ((ch = getopt_long(argc, argv, "c:nl:qVh", opts, NULL)) != -1) {
         switch (ch) {
-        case 'c': cfgfile = optarg; break;
+        case 'c': cli.cfgfile = optarg; break;
         case 'n': check = 1; break;
-        case 'l': listens[nlisten++] = optarg; break;
+        case 'l': cli.listens[cli.nlisten++] = optarg; break;
         case 'q': relay_quiet = 1; break;
-        case 'V': printf("llm-relay %s\n", PLLM_VERSION); free(listens); return 0;
-        case 'h': usage(stdout); free(listens); return 0;
-        case O_UPSTREAM: up_url = optarg; break;
-        case O_PROTOCOL: protocol = optarg; break;
-        case O_KEYENV: keyenv = optarg; break;
-        case O_PASSKEY: passkey = 1; break;
-        case O_CAPTURE: capture = optarg; break;
-        case O_ONFULL: onfull = optarg; break;
-        case O_QUEUE: queue = flag_size("--queue", optarg); break;
-        case O_CAPBODY: capbody = flag_size("--capture-max-body", optarg); break;
-        case O_MAXBODY: maxbody = flag_size("--max-body", optarg); break;
-        case O_DRAIN: drain = flag_ms("--drain-timeout", optarg); break;
-        case O_CLOSE: clientclose = optarg; break;
-        case O_TIMEOUT: timeout = flag_ms("--timeout", optarg); break;
+        case 'V': printf("llm-relay %s\n", PLLM_VERSION); free(cli.listens); return 0;
+        case 'h': usage(stdout); free(cli.listens); return 0;
+        case O_UPSTREAM: cli.up_url = optarg; break;
+        case O_PROTOCOL: cli.protocol = optarg; break;
+        case O_KEYENV: cli.keyenv = optarg; break;
+        case O_PASSKEY: cli.passkey = 1; break;
+        case O_CAPTURE: cli.capture = optarg; break;
+        case O_ONFULL: cli.onfull = optarg; break;
+        case O_QUEUE: cli.queue = flag_size("--queue", optarg); break;
+        case O_CAPBODY: cli.capbody = flag_size("--capture-max-body", optarg); break;
+        case O_MAXBODY: cli.maxbody = flag_size("--max-body", optarg); break;
+        case O_DRAIN: cli.drain = flag_ms("--drain-timeout", optarg); break;
+        case O_CLOSE: cli.clientclose = optarg; break;
+        case O_TIMEOUT: cli.timeout = flag_ms("--timeout", optarg); break;
         case O_INETD: inetd = 1; break;
         case O_WORKERS: {
             char *e; long w = strtol(optarg, &e, 10);
@@ -104,70 +169,21 @@ int main(int argc, char **argv)
             workers = (int)w;
             break;
         }
-        default: usage(stderr); free(listens); return EXIT_USAGE;
+        default: usage(stderr); free(cli.listens); return EXIT_USAGE;
         }
     }
-    if (optind < argc) { usage(stderr); free(listens); return EXIT_USAGE; }
+    if (optind < argc) { usage(stderr); free(cli.listens); return EXIT_USAGE; }
 
     char err[ERRBUF_SIZE] = "";
-    relay_conf_t *c = conf_new_defaults();
-    config_t *cfg = NULL;
-    if (cfgfile) {
-        cfg = config_load(cfgfile, err, sizeof err);
-        if (!cfg) fatal(EXIT_USAGE, "%s%s", err, NULL);
-        if (conf_apply_json(c, config_root(cfg), cfg, err, sizeof err) < 0) fatal(EXIT_USAGE, "%s%s", err, NULL);
-    }
-    if (nlisten) {           /* flags replace the file's listen list */
-        for (size_t i = 0; i < c->nlisten; i++) free(c->listen[i]);
-        free(c->listen);
-        c->listen = calloc(nlisten, sizeof *c->listen);
-        for (size_t i = 0; i < nlisten; i++) c->listen[i] = strdup(listens[i]);
-        c->nlisten = nlisten;
-    }
-    free(listens);
-    if (up_url) {
-        if (strncmp(up_url, "http://", 7) && strncmp(up_url, "https://", 8))
-            fatal(EXIT_USAGE, "--upstream: '%s' is not an http:// or https:// URL", up_url, NULL);
-        upstream_t *u = conf_add_upstream(c, "default", up_url);
-        if (protocol) {
-            if (!strcmp(protocol, "openai")) u->protocol = PROTO_OPENAI;
-            else if (!strcmp(protocol, "anthropic")) u->protocol = PROTO_ANTHROPIC;
-            else fatal(EXIT_USAGE, "--protocol: '%s' is not openai or anthropic", protocol, NULL);
-        }
-        if (keyenv) {
-            const char *k = getenv(keyenv);
-            if (!k || !*k) fatal(EXIT_USAGE, "--api-key-env: %s is not set", keyenv, NULL);
-            u->api_key = strdup(k);
-        }
-        u->pass_client_key = passkey;
-        if (timeout >= 0) u->timeout_ms = timeout;
-    } else if (protocol || keyenv || passkey) {
-        fatal(EXIT_USAGE, "--protocol, --api-key-env and --pass-client-key go with --upstream%s", "", NULL);
-    }
-    if (timeout >= 0) for (size_t i = 0; i < c->nups; i++) c->ups[i]->timeout_ms = timeout;
-    if (capture) { free(c->capture); c->capture = strdup(capture); }
-    if (onfull) {
-        if (!strcmp(onfull, "block")) c->on_full_drop = 0;
-        else if (!strcmp(onfull, "drop")) c->on_full_drop = 1;
-        else fatal(EXIT_USAGE, "--on-full: '%s' is not block or drop", onfull, NULL);
-    }
-    if (clientclose) {
-        if (!strcmp(clientclose, "cancel")) c->client_close_finish = 0;
-        else if (!strcmp(clientclose, "finish")) c->client_close_finish = 1;
-        else fatal(EXIT_USAGE, "--client-close: '%s' is not cancel or finish", clientclose, NULL);
-    }
-    if (queue) c->queue_max = (size_t)queue;
-    if (capbody) c->capture_max_body = (size_t)capbody;
-    if (maxbody) c->max_request_body = (size_t)maxbody;
-    if (drain >= 0) c->drain_ms = drain;
-    if (conf_finish(c, err, sizeof err) < 0) fatal(EXIT_USAGE, "%s%s", err, NULL);
+    relay_conf_t *c = build_conf(err, sizeof err);
+    if (!c) fatal(EXIT_USAGE, "%s%s", err, NULL);
+    relay_conf_loader = build_conf;
     if (check) {
-        printf("%s: configuration ok: %zu upstreams, %zu routes\n", cfgfile ? cfgfile : "flags", c->nups, c->nroutes);
-        config_free(cfg);
+        printf("%s: configuration ok: %zu upstreams, %zu routes\n", cli.cfgfile ? cli.cfgfile : "flags", c->nups, c->nroutes);
         conf_free(c);
+        free(cli.listens);
         return 0;
     }
-    config_free(cfg);
 
     struct rlimit rl;                   /* one fd per connection and per upstream socket */
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
@@ -188,6 +204,7 @@ int main(int argc, char **argv)
     int rc = workers > 1 ? modes_supervise(c, fds, nfds, workers) : modes_serve(c, fds, nfds, inetd, 0);
     for (size_t i = 0; i < nfds; i++) close(fds[i]);
     free(fds);
-    conf_free(c);
+    conf_unref(c);
+    free(cli.listens);
     return rc;
 }

@@ -141,7 +141,7 @@ int modes_serve(relay_conf_t *c, const int *fds, size_t nfds, int inetd, int wor
     sigprocmask(SIG_BLOCK, &ss, NULL);
     if (inetd) inetd_fds();
 
-    relay_t r = { .conf = c, .inetd = inetd, .workers = worker ? 2 : 1 };
+    relay_t r = { .conf = conf_ref(c), .inetd = inetd, .workers = worker ? 2 : 1 };
     r.epfd = epoll_create1(EPOLL_CLOEXEC);
     r.m = metrics_new();
     r.sink = sink_open(c->capture, c->queue_max, c->on_full_drop, err, sizeof err);
@@ -189,6 +189,7 @@ int modes_serve(relay_conf_t *c, const int *fds, size_t nfds, int inetd, int wor
     free(r.unpause);
     close(r.sig_watch.fd);
     close(r.epfd);
+    conf_unref(r.conf);
     return rc;
 }
 
@@ -201,7 +202,7 @@ static pid_t spawn(relay_conf_t *c, const int *fds, size_t nfds, int id)
     snprintf(name, sizeof name, "llm-relay[%d]", id);
     progname = strdup(name);
     int rc = modes_serve(c, fds, nfds, 0, id);
-    conf_free(c);
+    conf_unref(c);
     _exit(rc);
 }
 

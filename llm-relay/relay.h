@@ -65,6 +65,7 @@ typedef struct relay_conf {
     long conn_timeout_s;
     int quiet;
     json_t *source;          /* the config document, for checking */
+    int refs;                /* the relay and each exchange started on it hold one */
 } relay_conf_t;
 
 /* epoll registrations carry one of these */
@@ -92,6 +93,7 @@ enum outcome { OUT_OK, OUT_UPSTREAM_ERROR, OUT_TIMEOUT, OUT_CLIENT_CLOSED,
 
 typedef struct exchange {
     struct relay *r;
+    relay_conf_t *conf;      /* the configuration it started on (a reference) */
     struct MHD_Connection *conn;
     char id[ID_LEN];
     int64_t t0_wall, t0_mono;
@@ -181,6 +183,7 @@ typedef struct relay {
     int run_mhd;                  /* MHD_run needed this turn */
     int draining; int64_t drain_deadline_mono; int stop;
     int inetd;                    /* serving the one connection on fd 0 */
+    int reload;                   /* SIGHUP seen: build the configuration again */
     int64_t next_sweep_mono;
     struct metrics *m;
     conn_t *conns; size_t nconns;
@@ -195,6 +198,10 @@ relay_conf_t *conf_new_defaults(void);
 int conf_apply_json(relay_conf_t *c, json_t *root, const struct config *cfg, char *err, size_t errlen);
 int conf_finish(relay_conf_t *c, char *err, size_t errlen);
 void conf_free(relay_conf_t *c);
+relay_conf_t *conf_ref(relay_conf_t *c);
+void conf_unref(relay_conf_t *c);
+/* Builds the configuration again (SIGHUP); set by main, NULL elsewhere. */
+extern relay_conf_t *(*relay_conf_loader)(char *err, size_t errlen);
 upstream_t *conf_add_upstream(relay_conf_t *c, const char *name, const char *url);
 
 /* route.c */

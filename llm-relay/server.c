@@ -177,7 +177,7 @@ static enum MHD_Result body_streaming(exchange_t *ex, const char *upload, size_t
         *upload_size -= take;
         if (ex->read_paused) upstream_request_unpause(ex);
     }
-    if (ex->body_seen > ex->r->conf->max_request_body && !ex->headers_done) {
+    if (ex->body_seen > ex->conf->max_request_body && !ex->headers_done) {
         upstream_cancel(ex);
         ex->curl_done = 1;
         *upload_size = 0;
@@ -288,7 +288,7 @@ static int first_call(exchange_t *ex, struct MHD_Connection *conn, const char *u
     if (s.ncl) {
         char *e; unsigned long long cl = strtoull(s.cl, &e, 10);
         if (*e == 0) ex->request_cl = (long long)cl;
-        if (*e == 0 && cl > ex->r->conf->max_request_body) {
+        if (*e == 0 && cl > ex->conf->max_request_body) {
             ex_relay_error(ex, 413, "request_too_large", "request body is larger than the relay accepts");
             return 1;
         }
@@ -343,7 +343,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (ex->streaming_body) return body_streaming(ex, upload, upload_size);
         if (*upload_size) {
             ex->body_seen += *upload_size;
-            if (buf_len(&ex->body) + *upload_size > ex->r->conf->body_buffer && ex_stream_body(ex)) {
+            if (buf_len(&ex->body) + *upload_size > ex->conf->body_buffer && ex_stream_body(ex)) {
                 ex->body_seen -= *upload_size;
                 if (ex->relay_status) { ex->state = EX_RESPONDING; return queue_relay_error(ex); }
                 return body_streaming(ex, upload, upload_size);

@@ -322,7 +322,7 @@ void upstream_do_unpause(relay_t *r)
         ex->want_unpause = 0;
         if (!ex->easy) continue;
         int changed = 0;
-        if (ex->paused && (ex->client_gone || buf_len(&ex->out) < ex->r->conf->out_buffer)) {
+        if (ex->paused && (ex->client_gone || buf_len(&ex->out) < ex->conf->out_buffer)) {
             ex->paused = 0; changed = 1;
         }
         if (ex->read_paused && (buf_len(&ex->body) || ex->body_done)) {

@@ -481,3 +481,36 @@ YAML
     assert_output '[true,5,"good","ok",true]'
     validate_capture
 }
+
+@test "SIGHUP reloads the configuration; a bad one is refused and the old one kept; in-flight exchanges finish on theirs" {
+    printf 'upstreams:\n  a: { url: "%s" }\n' "$MOCK_URL" > "$BATS_TEST_TMPDIR/r.yaml"
+    start_relay -c "$BATS_TEST_TMPDIR/r.yaml"
+    run curl -sS -o /dev/null -w '%{http_code}' "$RELAY_URL/v1/chat/completions" -d '{"model":"alias-1"}'
+    assert_output 200
+    # a stream in flight while the configuration changes under it
+    curl -sS -N "$RELAY_URL/v1/chat/completions" -H 'X-Mock-Scenario: drip' -H 'X-Mock-Chunks: 10' \
+        -d '{"model":"m","stream":true}' > "$BATS_TEST_TMPDIR/stream" &
+    spid=$!
+    sleep 0.3
+    printf 'upstreams:\n  a: { url: "%s" }\n  dead: { url: "http://127.0.0.1:1" }\nmodels:\n  alias-1: { upstream: a, model: real-model }\nroutes:\n  - { upstream: dead }\n' "$MOCK_URL" > "$BATS_TEST_TMPDIR/r.yaml"
+    kill -HUP "$RELAY_PID"
+    wait_for "$BATS_TEST_TMPDIR/relay.log" 'reloaded: 2 upstreams'
+    run curl -sS -o /dev/null -w '%{http_code}' "$RELAY_URL/v1/chat/completions" -d '{"model":"alias-1"}'
+    assert_output 200
+    curl -sS "$MOCK_URL/__mock/last" | jq -e '(.body | fromjson | .model) == "real-model"'
+    run curl -sS -o /dev/null -w '%{http_code}' "$RELAY_URL/v1/chat/completions" -d '{"model":"other"}'
+    assert_output 502
+    wait "$spid"
+    grep -q 'data: \[DONE\]' "$BATS_TEST_TMPDIR/stream"
+    # a broken file: refused with its line, the configuration in use stays
+    printf 'upstreams:\n  a: { url: "%s", bogus: 1 }\n' "$MOCK_URL" > "$BATS_TEST_TMPDIR/r.yaml"
+    kill -HUP "$RELAY_PID"
+    wait_for "$BATS_TEST_TMPDIR/relay.log" 'reload failed'
+    grep -q 'r.yaml:2: upstreams.a.bogus: unknown key' "$BATS_TEST_TMPDIR/relay.log"
+    run curl -sS -o /dev/null -w '%{http_code}' "$RELAY_URL/v1/chat/completions" -d '{"model":"alias-1"}'
+    assert_output 200
+    stop_relay
+    run cap -r 'select(.event=="end") | .outcome'
+    assert_output "$(printf 'ok\nok\nrelay_error\nok\nok')"
+    validate_capture
+}

@@ -80,7 +80,9 @@ upstream_t *conf_add_upstream(relay_conf_t *c, const char *name, const char *url
     c->ups = nu;
     u->name = strdup(name);
     u->url = trim_slash(url);
-    u->protocol = strstr(url, "anthropic") ? PROTO_ANTHROPIC : PROTO_OPENAI;
+    /* known providers by host; anything else passes either protocol through
+     * untranslated until a protocol is configured */
+    u->protocol = strstr(url, "anthropic.com") ? PROTO_ANTHROPIC : strstr(url, "openai.com") ? PROTO_OPENAI : PROTO_ANY;
     u->connect_timeout_ms = 10000;
     u->timeout_ms = 300000;
     u->idle_timeout_ms = 300000;

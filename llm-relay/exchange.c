@@ -213,7 +213,7 @@ static int ends_with(const char *s, const char *suffix)
 /* 1 when a request to this upstream path may get stream usage injected. */
 static int injectable(const exchange_t *ex, const upstream_t *up, const char *rest)
 {
-    return up->protocol == PROTO_OPENAI && ex->protocol == PROTO_OPENAI &&
+    return UP_PROTO(up, ex->protocol) == PROTO_OPENAI && ex->protocol == PROTO_OPENAI &&
            up->inject_stream_usage && !strcmp(ex->method, "POST") &&
            (ends_with(rest, "/chat/completions") || ends_with(rest, "/completions"));
 }
@@ -305,7 +305,7 @@ static void write_request_event(exchange_t *ex, const char *path, const char *qu
     if (ex->model_rewritten) json_array_append_new(ch, json_string("model"));
     if (ex->withhold_usage) json_array_append_new(ch, json_string("stream_options.include_usage"));
     json_object_set_new(ev, "upstream_changes", ch);
-    if (ex->up && ex->up->protocol != ex->protocol)
+    if (ex->up && UP_PROTO(ex->up, ex->protocol) != ex->protocol)
         json_object_set_new(ev, "upstream_protocol", json_string(ex->up->protocol == PROTO_ANTHROPIC ? "anthropic" : "openai"));
     if (ex->route && ex->route->target_model && (ex->tr || ex->model_rewritten))
         json_object_set_new(ev, "upstream_model", json_string(ex->route->target_model));
@@ -392,6 +392,11 @@ int ex_stream_body(exchange_t *ex)
     if (!rt || injectable(ex, rt->up, rest)) return 0;
     ex->route = rt;
     ex->up = rt->up;
+    if (xlate_wanted(ex, rest)) {            /* translation needs the whole body */
+        ex->route = NULL;
+        ex->up = NULL;
+        return 0;
+    }
     ex->up_url = route_upstream_url(ex->up, rest, query);
     ex->streaming_body = 1;
     write_request_event(ex, path, query);
@@ -637,7 +642,7 @@ void ex_finish(exchange_t *ex, enum outcome o, const char *err)
     ex->ended = 1;
     ex->outcome = o;
     unwatch_client(ex);
-    int status = ex->relay_status ? ex->relay_status : ex->status;
+    int status = ex->relay_status ? ex->relay_status : ex->tr_whole && ex->tr_status ? ex->tr_status : ex->status;
     json_t *ev = capture_event("end", ex->id, clock_wall_us());
     json_object_set_new(ev, "outcome", json_string(ex_outcome_name(o)));
     json_object_set_new(ev, "status", status ? json_integer(status) : json_null());

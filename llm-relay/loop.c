@@ -127,6 +127,8 @@ static void reload(relay_t *r)
         relay_log("warning: reload: listen addresses change only with a restart");
     if ((o->capture || n->capture) && (!o->capture || !n->capture || strcmp(o->capture, n->capture)))
         relay_log("warning: reload: the capture sink changes only with a restart");
+    if (o->queue_max != n->queue_max || o->on_full_drop != n->on_full_drop)
+        relay_log("warning: reload: capture.queue and capture.on_full change only with a restart");
     if (o->conn_memory != n->conn_memory || o->conn_timeout_s != n->conn_timeout_s)
         relay_log("warning: reload: connection_memory and connection_timeout change only with a restart");
     r->conf = n;

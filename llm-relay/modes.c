@@ -170,7 +170,7 @@ int modes_serve(relay_conf_t *c, const int *fds, size_t nfds, int inetd, int wor
             relay_log("route %s: %s%s%s%s -> %s (%s)", c->routes[i].name,
                       c->routes[i].prefix ? "prefix " : "", c->routes[i].prefix ? c->routes[i].prefix : "",
                       c->routes[i].model ? " model " : "", c->routes[i].model ? c->routes[i].model : "",
-                      c->routes[i].up->url, c->routes[i].up->protocol == PROTO_ANTHROPIC ? "anthropic" : "openai");
+                      c->routes[i].up->url, c->routes[i].up->protocol == PROTO_ANTHROPIC ? "anthropic" : c->routes[i].up->protocol == PROTO_OPENAI ? "openai" : "either protocol");
     if (!worker) sd_notify(0, "READY=1");
 
     int rc = loop_run(&r) < 0 ? EXIT_TEMP : 0;

@@ -13,12 +13,15 @@
 #include "sse.h"
 #include "usage.h"
 
-enum proto { PROTO_OPENAI = 0, PROTO_ANTHROPIC = 1 };
+enum proto { PROTO_ANY = -1, PROTO_OPENAI = 0, PROTO_ANTHROPIC = 1 };
+/* The protocol an upstream speaks to this client: its own, or (PROTO_ANY,
+ * no protocol configured) the client's — pass-through, no translation. */
+#define UP_PROTO(up, client) ((up)->protocol >= 0 ? (up)->protocol : (client))
 
 typedef struct upstream {
     char *name;
     char *url;               /* base URL without trailing '/' */
-    int protocol;
+    int protocol;            /* PROTO_ANY: whatever the client speaks */
     char *api_key;           /* injected provider key, or NULL */
     int pass_client_key;     /* forward the client's own credentials */
     char *ca_file;           /* custom CA bundle, or NULL */

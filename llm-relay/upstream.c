@@ -174,7 +174,7 @@ static struct curl_slist *build_headers(exchange_t *ex)
     if (inject) {
         char *line = malloc(strlen(up->api_key) + 32);
         if (!line) goto fail;
-        if (up->protocol == PROTO_ANTHROPIC) sprintf(line, "x-api-key: %s", up->api_key);
+        if (UP_PROTO(up, ex->protocol) == PROTO_ANTHROPIC) sprintf(line, "x-api-key: %s", up->api_key);
         else sprintf(line, "Authorization: Bearer %s", up->api_key);
         t = curl_slist_append(l, line);
         free(line);

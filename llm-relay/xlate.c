@@ -21,7 +21,7 @@ static int ends_with(const char *s, const char *suffix)
  * upstream speaks the other one. */
 int xlate_wanted(const exchange_t *ex, const char *rest)
 {
-    if (!ex->up || ex->up->protocol == ex->protocol || strcmp(ex->method, "POST") != 0) return 0;
+    if (!ex->up || UP_PROTO(ex->up, ex->protocol) == ex->protocol || strcmp(ex->method, "POST") != 0) return 0;
     return ex->protocol == PROTO_OPENAI ? ends_with(rest, "/chat/completions") : ends_with(rest, "/messages");
 }
 

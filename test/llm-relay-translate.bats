@@ -129,3 +129,11 @@ YAML
     assert_output "$(printf 'models.fast\tmodel\tsmall-model')"
     validate_capture
 }
+
+@test "a large body to an upstream of the other protocol is read whole and translated, not streamed raw" {
+    start_relay --upstream "$MOCK_URL" --protocol anthropic
+    { printf '{"model":"m","messages":[{"role":"user","content":"'; head -c 5000000 /dev/zero | tr '\0' a; printf '"}]}'; } > "$BATS_TEST_TMPDIR/big.json"
+    run curl -sS -o /dev/null -w '%{http_code}' "$RELAY_URL/v1/chat/completions" --data-binary @"$BATS_TEST_TMPDIR/big.json"
+    assert_output 200
+    curl -sS "$MOCK_URL/__mock/last" | jq -e '.target == "/v1/messages" and (.body | fromjson | .max_tokens == 4096 and (.messages[0].content | length) == 5000000)'
+}

@@ -409,7 +409,7 @@ YAML
     port=$((20000 + RANDOM % 20000))
     openssl s_server -accept "127.0.0.1:$port" -cert cert.pem -key key.pem -www -quiet 2>/dev/null &
     spid=$!
-    sleep 0.5
+    for i in $(seq 1 50); do curl -sk -o /dev/null "https://127.0.0.1:$port/" && break; sleep 0.1; done
     start_relay --upstream "https://127.0.0.1:$port"
     run curl -sS -w '\n%{http_code}' "$RELAY_URL/v1/models"
     assert_line --index 1 502

@@ -8,6 +8,7 @@
 #include "id.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/random.h>
 
@@ -15,7 +16,18 @@ static uint64_t last_ms;
 static unsigned last_seq; /* 12 bits */
 static int have_last;
 
-static int random_bytes(unsigned char *p, size_t n)
+/* Randomness comes from getrandom in batches (one syscall per 64 ids); a
+ * fork empties the batch so that parent and child never share bytes. */
+static unsigned char pool[512];
+static size_t pool_left;
+static int atfork_set;
+
+static void pool_forget(void)
+{
+    pool_left = 0;
+}
+
+static int fill(unsigned char *p, size_t n)
 {
     while (n > 0) {
         ssize_t r = getrandom(p, n, 0);
@@ -27,6 +39,23 @@ static int random_bytes(unsigned char *p, size_t n)
         p += r;
         n -= (size_t)r;
     }
+    return 0;
+}
+
+static int random_bytes(unsigned char *p, size_t n)
+{
+    if (!atfork_set) {
+        pthread_atfork(NULL, NULL, pool_forget);
+        atfork_set = 1;
+    }
+    if (n > sizeof pool) return fill(p, n);
+    if (pool_left < n) {
+        if (fill(pool, sizeof pool) != 0) return -1;
+        pool_left = sizeof pool;
+    }
+    memcpy(p, pool + sizeof pool - pool_left, n);
+    memset(pool + sizeof pool - pool_left, 0, n);
+    pool_left -= n;
     return 0;
 }
 

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+#include <sys/wait.h>
 #include "clock.h"
 #include "id.h"
 
@@ -149,6 +151,34 @@ static void test_sub_ms_fraction(void **state)
     assert_int_equal(id_rand_a(id), 0);
 }
 
+/* Workers fork from one parent: after a fork, parent and child must not
+ * hand out the same random bits from a shared batch. */
+static void test_fork_distinct(void **state)
+{
+    (void)state;
+    char warm[ID_LEN], a[ID_LEN], b[ID_LEN];
+    int64_t t = clock_wall_us();
+    assert_int_equal(id_new(t, warm), 0);          /* the batch is now partly used */
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        char c[ID_LEN];
+        id_new(t, c);
+        ssize_t w = write(fds[1], c, ID_LEN);
+        _exit(w == ID_LEN ? 0 : 1);
+    }
+    assert_int_equal(id_new(t, a), 0);
+    assert_int_equal(read(fds[0], b, ID_LEN), ID_LEN);
+    int st;
+    waitpid(pid, &st, 0);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    close(fds[0]); close(fds[1]);
+    /* same time stamp and sequence: the random part must differ */
+    assert_string_not_equal(a + 19, b + 19);
+}
+
 static void test_valid(void **state)
 {
     (void)state;
@@ -169,6 +199,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_layout),
+        cmocka_unit_test(test_fork_distinct),
         cmocka_unit_test(test_many_layout),
         cmocka_unit_test(test_ordering_same_microsecond),
         cmocka_unit_test(test_ordering_real_clock_and_unique),

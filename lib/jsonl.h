@@ -3,7 +3,8 @@
  * .jsonl, .jsonl.gz, .jsonl.zst (recognised by their magic bytes, not by the
  * name), files encrypted by llm-tee (see crypt.h; needs a key), or stdin
  * ("-"). A last line without newline is a line. Lines are returned without
- * the newline (a CR before it is kept: it is part of the bytes). */
+ * the newline (a CR before it is kept: it is part of the bytes), followed
+ * by a NUL byte (so a line without NUL bytes is also a C string). */
 #ifndef PLLM_JSONL_H
 #define PLLM_JSONL_H
 #include <stddef.h>
@@ -20,7 +21,7 @@ typedef struct {
 /* Open path ("-" = stdin). NULL and a message "PATH: reason" in err on
  * failure (missing key, bad header, unreadable). */
 jsonl_reader_t *jsonl_open(const char *path, const jsonl_opts_t *o, char *err, size_t errlen);
-/* Next line: 1 and *line/*len set (valid until the next call), 0 at EOF,
+/* Next line: 1 and *line and *len set (valid until the next call), 0 at EOF,
  * 2 with follow when no data is there yet, -1 on error (jsonl_error): an
  * I/O error, a corrupt or truncated compressed/encrypted file (tampering is
  * an error, never silently ignored), or a line over max_line (the reader

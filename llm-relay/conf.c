@@ -61,6 +61,7 @@ void conf_free(relay_conf_t *c)
     }
     free(c->routes);
     free(c->capture);
+    free(c->spool_dir);
     json_decref(c->source);
     free(c);
 }
@@ -299,7 +300,7 @@ int conf_apply_json(relay_conf_t *c, json_t *root, const config_t *cfg, char *er
 {
     vctx v = { cfg, err, errlen };
     static const char *const top[] = { "listen", "capture", "limits", "upstreams", "routes", "models", NULL };
-    static const char *const cap[] = { "sink", "on_full", "queue", "max_body", "max_event", NULL };
+    static const char *const cap[] = { "sink", "on_full", "queue", "max_body", "max_event", "spool_dir", NULL };
     static const char *const lim[] = { "max_request_body", "body_buffer", "drain_timeout", "client_close",
         "out_buffer", "connection_memory", "max_connections", "per_ip_connections",
         "connection_timeout", "header_timeout", "body_grace", "body_min_rate", "feedback_max_age", NULL };
@@ -325,6 +326,7 @@ int conf_apply_json(relay_conf_t *c, json_t *root, const config_t *cfg, char *er
         if (!json_is_object(o)) return verr(&v, o, "capture", "must be a mapping%s", "");
         if (check_keys(&v, o, "capture", cap) ||
             get_str(&v, o, "sink", "capture.sink", &c->capture) ||
+            get_str(&v, o, "spool_dir", "capture.spool_dir", &c->spool_dir) ||
             get_size(&v, o, "queue", "capture.queue", &c->queue_max) ||
             get_size(&v, o, "max_body", "capture.max_body", &c->capture_max_body) ||
             get_size(&v, o, "max_event", "capture.max_event", &c->max_event))

@@ -75,7 +75,12 @@ static void sink_watch_update(relay_t *r)
 {
     int fd = sink_fd(r->sink);
     int want = fd >= 0 && sink_pending(r->sink);
-    if (fd != r->sink_watch.fd && r->sink_watched) { loop_del(r, &r->sink_watch); r->sink_watched = 0; }
+    unsigned gen = sink_generation(r->sink);
+    if (r->sink_watched && (fd != r->sink_watch.fd || gen != r->sink_gen)) {
+        loop_del(r, &r->sink_watch);      /* a reconnect may reuse the fd number */
+        r->sink_watched = 0;
+    }
+    r->sink_gen = gen;
     if (want && !r->sink_watched) {
         r->sink_watch.kind = W_SINK; r->sink_watch.fd = fd;
         if (loop_add(r, &r->sink_watch, EPOLLOUT) == 0) r->sink_watched = 1;

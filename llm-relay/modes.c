@@ -144,7 +144,7 @@ int modes_serve(relay_conf_t *c, const int *fds, size_t nfds, int inetd, int wor
     relay_t r = { .conf = conf_ref(c), .inetd = inetd, .workers = worker ? 2 : 1 };
     r.epfd = epoll_create1(EPOLL_CLOEXEC);
     r.m = metrics_new();
-    r.sink = sink_open(c->capture, c->queue_max, c->on_full_drop, err, sizeof err);
+    r.sink = sink_open_spool(c->capture, c->queue_max, c->on_full_drop, c->spool_dir, err, sizeof err);
     if (!r.sink) { relay_log("fatal: capture: %s", err); return EXIT_TEMP; }
     r.sig_watch.kind = W_SIGNAL;
     r.sig_watch.fd = signalfd(-1, &ss, SFD_NONBLOCK | SFD_CLOEXEC);

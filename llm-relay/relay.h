@@ -49,6 +49,7 @@ typedef struct relay_conf {
     upstream_t **ups; size_t nups;
     route_t *routes; size_t nroutes;
     char *capture;           /* sink spec */
+    char *spool_dir;         /* capture.spool_dir */
     int on_full_drop;        /* 0 block, 1 drop */
     size_t queue_max;
     size_t capture_max_body; /* what the capture keeps of a body */
@@ -178,7 +179,7 @@ typedef struct relay {
     CURLM *multi;
     int64_t curl_deadline_mono;   /* -1 none */
     struct sink *sink;
-    watch_t sink_watch; int sink_watched;
+    watch_t sink_watch; int sink_watched; unsigned sink_gen;
     watch_t sig_watch;
     exchange_t *active;           /* exchanges that reached the upstream phase */
     size_t nactive;
@@ -307,6 +308,11 @@ int modes_supervise(relay_conf_t *c, const int *fds, size_t nfds, int workers);
 
 /* sink.c */
 struct sink *sink_open(const char *spec, size_t queue_max, int drop, char *err, size_t errlen);
+/* spool_dir: where a unix: sink spools while llm-tee is away (NULL:
+ * $STATE_DIRECTORY, else $TMPDIR, else /tmp) */
+struct sink *sink_open_spool(const char *spec, size_t queue_max, int drop, const char *spool_dir,
+                             char *err, size_t errlen);
+unsigned sink_generation(const struct sink *s);  /* changes when its fd is replaced */
 void sink_close(struct sink *s);
 int sink_put(struct sink *s, const char *line, size_t len); /* 0 queued, 1 dropped */
 int sink_flush(struct sink *s);   /* -1 when the sink died */

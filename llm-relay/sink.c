@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
+#include <signal.h>
 #include <unistd.h>
 #include <sys/file.h>
 #include <sys/socket.h>
@@ -51,10 +52,8 @@ struct sink {
     uint64_t spool_size, spool_rd, spool_sent;
     char *stage; uint64_t stage_at; size_t stage_len;
     int spool_warned;
+    unsigned gen;         /* bumped whenever fd is replaced */
 };
-
-struct sink *sink_open_spool(const char *spec, size_t queue_max, int drop, const char *spool_dir,
-                             char *err, size_t errlen);
 
 static int unix_connect(const char *path)
 {
@@ -98,6 +97,10 @@ static void adopt_orphans(struct sink *s, const char *prefix)
         char p[PATH_MAX];
         if ((size_t)snprintf(p, sizeof p, "%s/%s", s->spool_dir, e->d_name) >= sizeof p) continue;
         if (!strcmp(p, s->spool_path)) continue;
+        /* its relay must be gone: a live one (a sibling worker that has
+         * not locked its new spool yet) keeps it */
+        long pid = strtol(e->d_name + strlen(prefix), NULL, 10);
+        if (pid <= 0 || kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
         int fd = open(p, O_RDONLY | O_CLOEXEC);
         if (fd < 0) continue;
         if (flock(fd, LOCK_EX | LOCK_NB) < 0) { close(fd); continue; }
@@ -291,6 +294,7 @@ static int unix_flush(struct sink *s)
     if (s->fd < 0) {
         if (now >= s->next_retry_mono) {
             s->fd = unix_connect(s->path);
+            s->gen++;
             if (s->fd >= 0) relay_log("capture socket %s connected%s", s->path,
                                       s->spool_size > s->spool_rd ? "; sending the spool first" : "");
             else { s->next_retry_mono = now + s->backoff_us;
@@ -394,3 +398,5 @@ int sink_drain(struct sink *s, int timeout_ms)
     }
     return 0;
 }
+
+unsigned sink_generation(const struct sink *s) { return s->gen; }

@@ -99,6 +99,7 @@ static void test_lineno_and_path(void **state)
     const char *l; size_t n;
     assert_int_equal(jsonl_next(r, &l, &n), 1);
     assert_int_equal(jsonl_lineno(r), 1);
+    assert_string_equal(l, "a");                 /* NUL-terminated */
     assert_int_equal(jsonl_next(r, &l, &n), 1);
     assert_int_equal(jsonl_lineno(r), 2);
     assert_int_equal(jsonl_next(r, &l, &n), 0);
@@ -141,7 +142,7 @@ static void test_big_file(void **state)
         buf_append(&b, line, (size_t)n);
         if (i == 1000) {           /* one 3 MiB line */
             buf_append_str(&b, "{\"big\":\"");
-            for (int k = 0; k < 3 * 1024; k++) buf_append(&b, "yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy", 1024);
+            { char ys[1024]; memset(ys, 'y', sizeof ys); for (int k = 0; k < 3 * 1024; k++) buf_append(&b, ys, sizeof ys); }
             buf_append_str(&b, "\"}\n");
         }
     }

@@ -1,0 +1,136 @@
+/* rec.c — reading a recorded exchange: members of events, captured byte
+ * strings (UTF-8 text or base64), which chunks one side received, headers,
+ * the protocol of a request. */
+#include "replay.h"
+#include <strings.h>
+#include <string.h>
+
+const char *jstr(const json_t *ev, const char *key)
+{
+    return json_string_value(json_object_get(ev, key));
+}
+
+int64_t jint(const json_t *ev, const char *key, int64_t def)
+{
+    json_t *v = json_object_get(ev, key);
+    return json_is_integer(v) ? (int64_t)json_integer_value(v) : def;
+}
+
+static int b64_value(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+}
+
+int b64_decode(const char *s, size_t n, buf_t *out)
+{
+    unsigned acc = 0;
+    int bits = 0;
+    char tmp[768];
+    size_t t = 0;
+    size_t i = 0;
+    for (; i < n && s[i] != '='; i++) {
+        int v = b64_value((unsigned char)s[i]);
+        if (v < 0) return -1;
+        acc = (acc << 6) | (unsigned)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            tmp[t++] = (char)((acc >> bits) & 0xff);
+            if (t == sizeof tmp) {
+                if (buf_append(out, tmp, t)) return -1;
+                t = 0;
+            }
+        }
+    }
+    for (; i < n; i++)
+        if (s[i] != '=') return -1;
+    return t && buf_append(out, tmp, t) ? -1 : 0;
+}
+
+int rec_bytes(const json_t *ev, const char *key, const char *enc_key, buf_t *out)
+{
+    json_t *v = json_object_get(ev, key);
+    if (!json_is_string(v)) return 0;
+    const char *s = json_string_value(v);
+    size_t n = json_string_length(v);
+    const char *enc = jstr(ev, enc_key);
+    if (enc && !strcmp(enc, "base64")) return b64_decode(s, n, out);
+    return n ? buf_append(out, s, n) : 0;
+}
+
+int proto_of(const char *path, int has_anthropic_version)
+{
+    if (strstr(path, "/v1/messages") || strstr(path, "/v1/complete") || !strncmp(path, "/anthropic/", 11))
+        return PROTO_ANTHROPIC;
+    if (strstr(path, "/v1/chat/") || strstr(path, "/v1/completions") || strstr(path, "/v1/embeddings") ||
+        strstr(path, "/v1/responses") || !strncmp(path, "/openai/", 8))
+        return PROTO_OPENAI;
+    return has_anthropic_version ? PROTO_ANTHROPIC : PROTO_OPENAI;
+}
+
+int rec_protocol(const json_t *request)
+{
+    const char *path = jstr(request, "path");
+    return proto_of(path ? path : "/", rec_header(json_object_get(request, "headers"), "anthropic-version") != NULL);
+}
+
+static int on_client_side(const json_t *ev)
+{
+    const char *side = jstr(ev, "side");
+    return side && !strcmp(side, "client");
+}
+
+int rec_has_client_side(const json_t *chunks)
+{
+    size_t i;
+    json_t *c;
+    json_array_foreach(chunks, i, c)
+        if (on_client_side(c)) return 1;
+    return 0;
+}
+
+int rec_chunk_on(const json_t *ev, int side, int translated)
+{
+    if (translated) return side == REC_CLIENT ? on_client_side(ev) : !on_client_side(ev);
+    return side == REC_UPSTREAM || !json_is_true(json_object_get(ev, "withheld"));
+}
+
+const char *rec_header(const json_t *headers, const char *name)
+{
+    size_t i;
+    json_t *h;
+    json_array_foreach(headers, i, h) {
+        const char *n = json_string_value(json_array_get(h, 0));
+        if (n && !strcasecmp(n, name)) return json_string_value(json_array_get(h, 1));
+    }
+    return NULL;
+}
+
+int rec_masked(const char *value)
+{
+    return value && !strncmp(value, "[masked sha256:", 15);
+}
+
+void url_path(const char *url, char *out, size_t outlen)
+{
+    const char *p = strstr(url, "://");
+    p = p ? strchr(p + 3, '/') : url;
+    if (!p) p = "/";
+    size_t n = strcspn(p, "?#");
+    if (n >= outlen) n = outlen - 1;
+    memcpy(out, p, n);
+    out[n] = 0;
+}
+
+int body_streams(const char *body, size_t len)
+{
+    json_t *j = json_loadb(body, len, 0, NULL);
+    int s = json_is_true(json_object_get(j, "stream"));
+    json_decref(j);
+    return s;
+}

@@ -767,7 +767,6 @@ static int on_sse(void *arg, const sse_event_t *ev)
     json_t *j = merge_parse_object(ev->data, ev->data_len, &s->scratch);
     buf_reset(&s->scratch);
     if (!j) {
-        json_decref(j);
         s->bad_events++;
         return 0;
     }
@@ -797,7 +796,7 @@ static int on_sse(void *arg, const sse_event_t *ev)
         if (json_object_get(j, "error") || !strcmp(type, "error")) {
             set_ref(&s->err, j);
             s->errored = 1;
-        } else
+        } else if (strcmp(type, "ping"))      /* a keep-alive before the first event */
             s->bad_events++;
     }
     json_decref(j);
@@ -1100,14 +1099,6 @@ static int feed_stream(const merged_t *m, int client, const char *enc, acc_t *s,
     return rc;
 }
 
-static void build_views_and_status(assembled_t *a)
-{
-    if (views(a)) {
-        json_decref(a->tool_calls);
-        a->tool_calls = NULL;
-    }
-}
-
 int assemble_exchange(const merged_t *m, int side, assembled_t *a)
 {
     memset(a, 0, sizeof *a);
@@ -1210,8 +1201,7 @@ int assemble_exchange(const merged_t *m, int side, assembled_t *a)
             note(a, "error response: %.200s", error_text(a->message));
         }
     }
-    build_views_and_status(a);
-    if (!a->tool_calls) {
+    if (views(a)) {
         assemble_free(a);
         return fail(a, "out of memory%s", "");
     }

@@ -556,6 +556,55 @@ static void test_pieces(void **state)
     ex_free(&m);
 }
 
+/* The same stream written in every SSE shape a server may use: LF or CRLF
+ * line ends, comments, ids, a JSON spread over several data lines, no
+ * space after the colon, events split across chunks: one answer. */
+static void test_sse_shapes(void **state)
+{
+    (void)state;
+    const char *shapes[] = {
+        "data: " CK "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"},\"finish_reason\":null}]}\n\n"
+        "data: " CK "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"b\"},\"finish_reason\":\"stop\"}]}\n\n"
+        "data: [DONE]\n\n",
+        "data: " CK "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"},\"finish_reason\":null}]}\r\n\r\n"
+        "data: " CK "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"b\"},\"finish_reason\":\"stop\"}]}\r\n\r\n"
+        "data: [DONE]\r\n\r\n",
+        ": keep-alive\n\nid: 1\nevent: message\ndata:" CK "\"choices\":[{\"index\":0,\n"
+        "data: \"delta\":{\"content\":\"a\"},\"finish_reason\":null}]}\n: note\n\n"
+        "data: " CK "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"b\"},\"finish_reason\":\"stop\"}]}\n\n"
+        "event: message\ndata: [DONE]\n\n",
+    };
+    for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++)
+        for (size_t cut = 0; cut < 3; cut++) {
+            merged_t m;
+            ex_init(&m, "openai", NULL);
+            ex_resp(&m, 200, "text/event-stream", NULL);
+            const char *p = shapes[k];
+            size_t n = strlen(p);
+            if (cut == 0) {                    /* one chunk per event */
+                const char *q = p;
+                while (q < p + n) {
+                    const char *e = strstr(q, k == 1 ? "\r\n\r\n" : "\n\n");
+                    size_t len = (size_t)(e - q) + (k == 1 ? 4 : 2);
+                    ex_chunk(&m, q, len, 1, NULL, 0);
+                    q += len;
+                }
+            } else {                           /* pieces across event bounds */
+                size_t step = cut == 1 ? 7 : n / 2 + 1;
+                for (size_t off = 0; off < n; off += step)
+                    ex_chunk(&m, p + off, off + step > n ? n - off : step, 1, NULL, 0);
+            }
+            assembled_t a;
+            assert_int_equal(assemble_exchange(&m, ASSEMBLE_CLIENT, &a), 0);
+            assert_string_equal(a.text, "ab");
+            assert_string_equal(a.finish_reason, "stop");
+            assert_int_equal(a.complete, 1);
+            assert_string_equal(a.error, "");
+            assemble_free(&a);
+            ex_free(&m);
+        }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -568,6 +617,7 @@ int main(void)
         cmocka_unit_test(test_translated_sides),
         cmocka_unit_test(test_errors_and_cuts),
         cmocka_unit_test(test_pieces),
+        cmocka_unit_test(test_sse_shapes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

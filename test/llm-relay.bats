@@ -514,3 +514,15 @@ YAML
     assert_output "$(printf 'ok\nok\nrelay_error\nok\nok')"
     validate_capture
 }
+
+@test "the proxy environment variables are honoured for upstream requests" {
+    # the mock plays an HTTP proxy: it gets the absolute-form target
+    http_proxy="$MOCK_URL" start_relay --upstream "http://upstream.invalid:9999"
+    curl -sS "$RELAY_URL/v1/models?x=1" -H 'X-Mock-Scenario: echo' -o "$BATS_TEST_TMPDIR/echo"
+    jq -e '.target == "http://upstream.invalid:9999/v1/models?x=1"' "$BATS_TEST_TMPDIR/echo"
+    stop_relay
+    # no_proxy exempts a host
+    http_proxy="http://127.0.0.1:1" no_proxy="127.0.0.1" start_relay --upstream "$MOCK_URL"
+    run curl -sS -o /dev/null -w '%{http_code}' "$RELAY_URL/v1/models"
+    assert_output 200
+}

@@ -23,7 +23,7 @@ relay_conf_t *conf_new_defaults(void)
     c->out_buffer = 64u << 10;
     c->drain_ms = 30000;
     c->feedback_max_age_ms = 30LL * 86400 * 1000;
-    c->conn_memory = 32u << 10;
+    c->conn_memory = 16u << 10;
     c->max_connections = 10000;
     c->per_ip_connections = 0;
     c->conn_timeout_s = 120;

@@ -375,7 +375,6 @@ void ex_capture_request(exchange_t *ex)
     ex->up_url = route_upstream_url(ex->up, rest, query);
     json_decref(root);
     write_request_event(ex, path, query);
-    watch_client(ex);
     char err[256];
     if (upstream_start(ex, err, sizeof err) < 0)
         ex_relay_error(ex, 502, "api_error", err);
@@ -400,7 +399,6 @@ int ex_stream_body(exchange_t *ex)
     ex->up_url = route_upstream_url(ex->up, rest, query);
     ex->streaming_body = 1;
     write_request_event(ex, path, query);
-    watch_client(ex);
     char err[256];
     if (upstream_start(ex, err, sizeof err) < 0) ex_relay_error(ex, 502, "api_error", err);
     return 1;
@@ -453,9 +451,25 @@ static int is_stream_error(const sse_event_t *ev)
     return memmem(ev->data, n, "\"error\"", 7) != NULL;
 }
 
+/* 1 when data may carry usage, a finish/stop reason or an error: once the
+ * first token is seen, only such events are worth parsing. */
+static int may_matter(const char *d, size_t n)
+{
+    if (memmem(d, n, "usage", 5) || memmem(d, n, "stop_reason", 11) || memmem(d, n, "\"error\"", 7))
+        return 1;
+    const char *p = d, *e = d + n;
+    while ((p = memmem(p, (size_t)(e - p), "finish_reason", 13))) {  /* a string value, not null */
+        p += 14;
+        while (p < e && (*p == ' ' || *p == ':' || *p == '\t')) p++;
+        if (p < e && *p == '"') return 1;
+    }
+    return 0;
+}
+
 static void analyse_event(exchange_t *ex, const sse_event_t *ev)
 {
     if (!ev->has_data) return;
+    if (ex->ttft_us >= 0 && !may_matter(ev->data, ev->data_len)) return;
     if (usage_from_event(&ex->usage, ev->name, ev->name_len, ev->data, ev->data_len) && ex->ttft_us < 0)
         ex->ttft_us = ex_now_us(ex);
     if (is_stream_error(ev)) ex->stream_error = 1;
@@ -466,7 +480,8 @@ static int on_sse_event(void *arg, const sse_event_t *ev)
     exchange_t *ex = arg;
     int withheld = 0;
     if (!ex->encoded) analyse_event(ex, ev);
-    if (ex->withhold_usage && ev->has_data && usage_is_usage_only_chunk(ev->data, ev->data_len))
+    if (ex->withhold_usage && ev->has_data && memmem(ev->data, ev->data_len, "\"usage\"", 7) &&
+        usage_is_usage_only_chunk(ev->data, ev->data_len))
         withheld = 1;
     emit_chunk(ex, ev->raw, ev->raw_len, 1, ev->name, ev->name_len, withheld, !ev->has_data && sse_oversized(ex->sse) > 0 && ev->raw_len >= ex->conf->max_event);
     if (ex->withhold_usage && !withheld && !ex->client_gone)
@@ -694,6 +709,10 @@ void ex_sweep(relay_t *r, int64_t now)
     for (exchange_t *ex = r->active; ex; ex = next) {
         next = ex->next;
         if (!ex->up || ex->ended) continue;
+        /* an exchange that lasts gets its client watched for a hang-up
+         * (libmicrohttpd does not see one while the connection is suspended);
+         * short ones are spared the two epoll_ctl calls */
+        if (!ex->client_fd_watched && ex->conn && !ex->client_gone) watch_client(ex);
         if (ex->curl_done && ex->headers_done && buf_len(&ex->out) > 0 && !ex->client_gone &&
             now - ex->last_io_mono > (int64_t)ex->up->idle_timeout_ms * 1000) {
             /* all received, but the client does not take it */

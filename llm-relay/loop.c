@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
+#include <malloc.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include "relay.h"
@@ -172,6 +173,13 @@ int loop_once(relay_t *r, int max_wait_ms)
     if (now >= r->next_sweep_mono) {
         ex_sweep(r, now);
         conn_sweep(r, now);
+        /* after a burst, give freed memory back once nothing is in flight */
+        if (r->nactive == 0 && r->trim_pending && now - r->last_trim_mono > 5000000) {
+            malloc_trim(0);
+            r->trim_pending = 0;
+            r->last_trim_mono = now;
+        }
+        if (r->nactive > 0) r->trim_pending = 1;
         r->next_sweep_mono = now + (r->conf->header_timeout_ms < 1000 ? 10000 : 250000);
     }
     if (r->reload) reload(r);

@@ -188,6 +188,7 @@ typedef struct relay {
     int draining; int64_t drain_deadline_mono; int stop;
     int inetd;                    /* serving the one connection on fd 0 */
     int reload;                   /* SIGHUP seen: build the configuration again */
+    int trim_pending; int64_t last_trim_mono;
     int64_t next_sweep_mono;
     struct metrics *m;
     conn_t *conns; size_t nconns;

@@ -217,6 +217,7 @@ int upstream_start(exchange_t *ex, char *err, size_t errlen)
         curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, ex->up->connect_timeout_ms);
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 8192L);       /* memory per open stream */
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(e, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
     if (ex->up->ca_file) curl_easy_setopt(e, CURLOPT_CAINFO, ex->up->ca_file);

@@ -52,6 +52,52 @@ int capture_base64(buf_t *out, const char *p, size_t n)
     return 0;
 }
 
+static int b64_value(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+}
+
+/* the number of '=' ending s[0..n), or -1 when s is not strict base64 */
+static int b64_check(const char *s, size_t n)
+{
+    if (n % 4)
+        return -1;
+    int pad = n && s[n - 1] == '=' ? (s[n - 2] == '=' ? 2 : 1) : 0;
+    for (size_t i = 0; i < n - (size_t)pad; i++)
+        if (b64_value((unsigned char)s[i]) < 0)
+            return -1;
+    return pad;
+}
+
+int capture_base64_decode(buf_t *out, const char *s, size_t n)
+{
+    int pad = b64_check(s, n);
+    if (pad < 0)
+        return -1;
+    char tmp[768];
+    size_t t = 0;
+    for (size_t i = 0; i < n; i += 4) {
+        unsigned x = 0;
+        for (int k = 0; k < 4; k++)
+            x = x << 6 | (s[i + k] == '=' ? 0u : (unsigned)b64_value((unsigned char)s[i + k]));
+        size_t take = i + 4 == n ? 3 - (size_t)pad : 3;
+        char b[3] = { (char)(x >> 16), (char)(x >> 8), (char)x };
+        memcpy(tmp + t, b, take);
+        t += take;
+        if (t > sizeof tmp - 3) {
+            if (buf_append(out, tmp, t))
+                return -1;
+            t = 0;
+        }
+    }
+    return t && buf_append(out, tmp, t) ? -1 : 0;
+}
+
 int capture_set_bytes(json_t *ev, const char *key, const char *enc_key,
                       const char *p, size_t n)
 {
@@ -149,13 +195,29 @@ int capture_dump(const json_t *ev, buf_t *out)
 
 int capture_escape(buf_t *out, const char *s, size_t n)
 {
+    /* one pass: escape, and check UTF-8 on the way (no overlongs, no
+     * surrogates, nothing past U+10FFFF) */
     static const char hex[] = "0123456789abcdef";
-    if (!capture_utf8_valid(s, n)) return 1;
     size_t before = buf_len(out);
-    const char *run = s, *end = s + n;
-    for (const char *p = s; p < end; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (c >= 0x20 && c != '"' && c != '\\') continue;
+    const unsigned char *p = (const unsigned char *)s, *end = p + n, *run = p;
+    while (p < end) {
+        unsigned c = *p;
+        if (c >= 0x80) {
+            size_t k; unsigned min, cp;
+            if ((c & 0xE0) == 0xC0) { k = 1; cp = c & 0x1F; min = 0x80; }
+            else if ((c & 0xF0) == 0xE0) { k = 2; cp = c & 0x0F; min = 0x800; }
+            else if ((c & 0xF8) == 0xF0) { k = 3; cp = c & 0x07; min = 0x10000; }
+            else goto invalid;
+            if ((size_t)(end - p) <= k) goto invalid;
+            for (size_t i = 1; i <= k; i++) {
+                if ((p[i] & 0xC0) != 0x80) goto invalid;
+                cp = (cp << 6) | (p[i] & 0x3F);
+            }
+            if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) goto invalid;
+            p += k + 1;
+            continue;
+        }
+        if (c >= 0x20 && c != '"' && c != '\\') { p++; continue; }
         if (p > run && buf_append(out, run, (size_t)(p - run)) < 0) goto full;
         char e[6] = { '\\', 0, 0, 0, 0, 0 };
         size_t el = 2;
@@ -171,10 +233,14 @@ int capture_escape(buf_t *out, const char *s, size_t n)
             e[1] = 'u'; e[2] = '0'; e[3] = '0'; e[4] = hex[c >> 4]; e[5] = hex[c & 15]; el = 6;
         }
         if (buf_append(out, e, el) < 0) goto full;
-        run = p + 1;
+        p++;
+        run = p;
     }
     if (end > run && buf_append(out, run, (size_t)(end - run)) < 0) goto full;
     return 0;
+invalid:
+    out->len = before;
+    return 1;
 full:
     out->len = before;
     return -1;

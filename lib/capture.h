@@ -31,6 +31,12 @@ int capture_dump(const json_t *ev, buf_t *out);
 int capture_escape(buf_t *out, const char *p, size_t n);
 /* Append the base64 of p[0..n) to out. Returns 0 or -1. */
 int capture_base64(buf_t *out, const char *p, size_t n);
+/* Append the bytes of the base64 s[0..n) to out: strict RFC 4648 (the
+ * standard alphabet, padded to a multiple of 4, '=' only at the end; no
+ * spaces or line breaks; bits after the last byte are ignored). Returns
+ * 0; -1 on bad input (nothing appended) or when out is full or memory is
+ * short (part of the bytes may have been appended). */
+int capture_base64_decode(buf_t *out, const char *s, size_t n);
 /* 1 if p[0..n) is valid UTF-8 (no overlongs, no surrogates). */
 int capture_utf8_valid(const char *p, size_t n);
 

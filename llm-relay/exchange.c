@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include "relay.h"
 #include "capture.h"
+#include "jsonw.h"
 #include "clock.h"
 #include "translate/translate.h"
 
@@ -121,12 +122,54 @@ void ex_emit_event(exchange_t *ex, json_t *ev)
     emit_json(ex, ev);
 }
 
-static json_t *headers_json(const hdr_t *h, size_t n)
+
+/* The head every event starts with: {"v":1,"event":…,"id":…,"ts":…. */
+static void jw_event(jw_t *w, const exchange_t *ex, const char *kind, int64_t wall_us)
 {
-    json_t *a = json_array();
-    for (size_t i = 0; i < n; i++)
-        capture_add_header(a, h[i].name, strlen(h[i].name), h[i].value, h[i].vlen);
-    return a;
+    char ts[RFC3339_LEN];
+    clock_rfc3339(wall_us, ts);
+    jw_begin(w, &scratch);
+    jw_int(w, "v", CAPTURE_VERSION);
+    jw_str(w, "event", kind);
+    jw_str(w, "id", ex->id);
+    jw_str(w, "ts", ts);
+}
+
+/* "key": [[name, value], …] with secrets masked; a value that is not UTF-8
+ * (obs-text) is kept as Latin-1 code points. */
+static void jw_headers(jw_t *w, const char *key, const hdr_t *h, size_t n)
+{
+    jw_key(w, key);
+    jw_value_raw(w, "[", 1);
+    for (size_t i = 0; i < n; i++) {
+        size_t nl = strlen(h[i].name);
+        jw_value_raw(w, i ? ",[" : "[", i ? 2 : 1);
+        jw_value_str(w, h[i].name, nl);
+        jw_value_raw(w, ",", 1);
+        if (capture_is_secret(h[i].name, nl)) {
+            char m[CAPTURE_MASK_LEN];
+            capture_mask(h[i].value, h[i].vlen, m);
+            jw_value_str(w, m, strlen(m));
+        } else if (capture_utf8_valid(h[i].value, h[i].vlen)) {
+            jw_value_str(w, h[i].value, h[i].vlen);
+        } else {
+            char u[1024]; size_t k = 0;
+            for (size_t j = 0; j < h[i].vlen && k + 2 < sizeof u; j++) {
+                unsigned char c = (unsigned char)h[i].value[j];
+                if (c < 0x80) u[k++] = (char)c;
+                else { u[k++] = (char)(0xC0 | (c >> 6)); u[k++] = (char)(0x80 | (c & 0x3F)); }
+            }
+            jw_value_str(w, u, k);
+        }
+        jw_value_raw(w, "]", 1);
+    }
+    jw_value_raw(w, "]", 1);
+}
+
+static void jw_emit(exchange_t *ex, jw_t *w)
+{
+    if (jw_end(w) == 0) put_line(ex, &scratch);
+    else { buf_reset(&scratch); ex->dropped++; }
 }
 
 /* One chunk event, formatted by hand: no allocation per chunk. */
@@ -272,21 +315,22 @@ static void write_request_event(exchange_t *ex, const char *path, const char *qu
         }
     }
     (void)query;
-    json_t *ev = capture_event("request", ex->id, ex->t0_wall);
-    json_object_set_new(ev, "method", json_string(ex->method ? ex->method : ""));
-    capture_set_bytes(ev, "uri", "uri_encoding", ex->uri, strlen(ex->uri));
-    capture_set_bytes(ev, "path", "path_encoding", path, strlen(path));
-    json_object_set_new(ev, "client", json_string(client));
-    json_object_set_new(ev, "headers", headers_json(ex->qh, ex->nqh));
-    json_object_set_new(ev, "protocol", json_string(ex->protocol == PROTO_ANTHROPIC ? "anthropic" : "openai"));
-    json_object_set_new(ev, "route", ex->route ? json_string(ex->route->name) : json_null());
-    json_object_set_new(ev, "upstream", ex->up ? json_string(ex->up->url) : json_null());
-    json_object_set_new(ev, "upstream_url", ex->up_url ? json_string(ex->up_url) : json_null());
-    json_object_set_new(ev, "model", ex->model ? json_string(ex->model) : json_null());
-    json_object_set_new(ev, "stream", json_boolean(ex->stream));
-    if (ex->client_request_id) json_object_set_new(ev, "client_request_id", json_string(ex->client_request_id));
+    jw_t w;
+    jw_event(&w, ex, "request", ex->t0_wall);
+    jw_str(&w, "method", ex->method ? ex->method : "");
+    jw_bytes(&w, "uri", "uri_encoding", ex->uri, strlen(ex->uri));
+    jw_bytes(&w, "path", "path_encoding", path, strlen(path));
+    jw_str(&w, "client", client);
+    jw_headers(&w, "headers", ex->qh, ex->nqh);
+    jw_str(&w, "protocol", ex->protocol == PROTO_ANTHROPIC ? "anthropic" : "openai");
+    jw_str(&w, "route", ex->route ? ex->route->name : NULL);
+    jw_str(&w, "upstream", ex->up ? ex->up->url : NULL);
+    jw_str(&w, "upstream_url", ex->up_url);
+    jw_str(&w, "model", ex->model);
+    jw_bool(&w, "stream", ex->stream);
+    if (ex->client_request_id) jw_str(&w, "client_request_id", ex->client_request_id);
     const char *ro = hdr_get(ex->qh, ex->nqh, "x-replay-of");
-    if (ro) json_object_set_new(ev, "replay_of", json_string(ro));
+    if (ro) jw_str(&w, "replay_of", ro);
     size_t n = buf_len(&ex->body), keep = n;
     int truncated = n > ex->conf->capture_max_body || ex->streaming_body;
     if (keep > ex->conf->capture_max_body) keep = ex->conf->capture_max_body;
@@ -294,26 +338,35 @@ static void write_request_event(exchange_t *ex, const char *path, const char *qu
         const unsigned char *b = (const unsigned char *)buf_ptr(&ex->body);
         while (keep > 0 && (b[keep] & 0xC0) == 0x80) keep--;   /* cut at a character */
     }
-    capture_set_bytes(ev, "body", "body_encoding", buf_ptr(&ex->body), keep);
+    jw_bytes(&w, "body", "body_encoding", buf_ptr(&ex->body), keep);
     /* a streamed body's size is known only from Content-Length, if any */
-    json_object_set_new(ev, "body_size", !ex->streaming_body ? json_integer((json_int_t)ex->body_seen) :
-                        ex->request_cl >= 0 ? json_integer((json_int_t)ex->request_cl) : json_null());
-    json_object_set_new(ev, "body_truncated", json_boolean(truncated));
-    json_object_set_new(ev, "body_json", json_boolean(ex->body_json));
-    json_t *ch = json_array();
-    if (ex->tr) json_array_append_new(ch, json_string(ex->protocol == PROTO_OPENAI ? "translated:openai->anthropic" : "translated:anthropic->openai"));
-    if (ex->model_rewritten) json_array_append_new(ch, json_string("model"));
-    if (ex->withhold_usage) json_array_append_new(ch, json_string("stream_options.include_usage"));
-    json_object_set_new(ev, "upstream_changes", ch);
+    if (!ex->streaming_body) jw_int(&w, "body_size", (long long)ex->body_seen);
+    else if (ex->request_cl >= 0) jw_int(&w, "body_size", ex->request_cl);
+    else jw_null(&w, "body_size");
+    jw_bool(&w, "body_truncated", truncated);
+    jw_bool(&w, "body_json", ex->body_json);
+    jw_key(&w, "upstream_changes");
+    {
+        const char *ch[3]; int nc = 0;
+        if (ex->tr) ch[nc++] = ex->protocol == PROTO_OPENAI ? "translated:openai->anthropic" : "translated:anthropic->openai";
+        if (ex->model_rewritten) ch[nc++] = "model";
+        if (ex->withhold_usage) ch[nc++] = "stream_options.include_usage";
+        jw_value_raw(&w, "[", 1);
+        for (int i = 0; i < nc; i++) {
+            if (i) jw_value_raw(&w, ",", 1);
+            jw_value_str(&w, ch[i], strlen(ch[i]));
+        }
+        jw_value_raw(&w, "]", 1);
+    }
     if (ex->up && UP_PROTO(ex->up, ex->protocol) != ex->protocol)
-        json_object_set_new(ev, "upstream_protocol", json_string(ex->up->protocol == PROTO_ANTHROPIC ? "anthropic" : "openai"));
+        jw_str(&w, "upstream_protocol", ex->up->protocol == PROTO_ANTHROPIC ? "anthropic" : "openai");
     if (ex->route && ex->route->target_model && (ex->tr || ex->model_rewritten))
-        json_object_set_new(ev, "upstream_model", json_string(ex->route->target_model));
+        jw_str(&w, "upstream_model", ex->route->target_model);
     if ((ex->tr || ex->model_rewritten) && ex->up_body) {
         size_t ul = ex->up_body_len < ex->conf->capture_max_body ? ex->up_body_len : ex->conf->capture_max_body;
-        capture_set_bytes(ev, "upstream_body", "upstream_body_encoding", ex->up_body, ul);
+        jw_bytes(&w, "upstream_body", "upstream_body_encoding", ex->up_body, ul);
     }
-    emit_json(ex, ev);
+    jw_emit(ex, &w);
     ex->request_written = 1;
     feedback_seen(ex->r, ex->id);
     ex_activate(ex);
@@ -433,12 +486,13 @@ void ex_on_headers(exchange_t *ex)
         }
         if (!strcasecmp(h->name, "transfer-encoding")) ex->content_length = -1;
     }
-    json_t *ev = capture_event("response", ex->id, clock_wall_us());
-    json_object_set_new(ev, "status", json_integer(ex->status));
-    json_object_set_new(ev, "headers", headers_json(ex->rh, ex->nrh));
-    json_object_set_new(ev, "t_us", json_integer(ex_now_us(ex)));
-    json_object_set_new(ev, "source", json_string("upstream"));
-    emit_json(ex, ev);
+    jw_t w;
+    jw_event(&w, ex, "response", clock_wall_us());
+    jw_int(&w, "status", ex->status);
+    jw_headers(&w, "headers", ex->rh, ex->nrh);
+    jw_int(&w, "t_us", ex_now_us(ex));
+    jw_str(&w, "source", "upstream");
+    jw_emit(ex, &w);
     if (ex->tr) xlate_on_headers(ex);
     if (!ex->tr_whole) server_resume(ex);   /* a translated whole body waits for its end */
 }
@@ -658,27 +712,53 @@ void ex_finish(exchange_t *ex, enum outcome o, const char *err)
     ex->outcome = o;
     unwatch_client(ex);
     int status = ex->relay_status ? ex->relay_status : ex->tr_whole && ex->tr_status ? ex->tr_status : ex->status;
-    json_t *ev = capture_event("end", ex->id, clock_wall_us());
-    json_object_set_new(ev, "outcome", json_string(ex_outcome_name(o)));
-    json_object_set_new(ev, "status", status ? json_integer(status) : json_null());
-    json_object_set_new(ev, "usage", usage_to_json(&ex->usage));
-    json_object_set_new(ev, "finish_reason", ex->usage.finish_reason[0] ? json_string(ex->usage.finish_reason) : json_null());
     int64_t total = ex_now_us(ex);
-    json_object_set_new(ev, "timing", json_pack("{s:o, s:o, s:I}",
-        "ttfb_us", ex->ttfb_us >= 0 ? json_integer(ex->ttfb_us) : json_null(),
-        "ttft_us", ex->ttft_us >= 0 ? json_integer(ex->ttft_us) : json_null(),
-        "total_us", (json_int_t)total));
-    json_object_set_new(ev, "bytes", json_pack("{s:I, s:I, s:I}",
-        "request", (json_int_t)ex->body_seen, "response", (json_int_t)ex->bytes_out,
-        "upstream_response", (json_int_t)ex->bytes_up));
-    json_object_set_new(ev, "chunks", json_integer((json_int_t)ex->seq));
-    json_object_set_new(ev, "attempts", json_integer(1));
+    jw_t w;
+    jw_event(&w, ex, "end", clock_wall_us());
+    jw_str(&w, "outcome", ex_outcome_name(o));
+    if (status) jw_int(&w, "status", status); else jw_null(&w, "status");
+    jw_key(&w, "usage");
+    {
+        const usage_t *u = &ex->usage;
+        int64_t total_t = u->total_tokens;
+        if (total_t < 0 && u->input_tokens >= 0 && u->output_tokens >= 0) total_t = u->input_tokens + u->output_tokens;
+        const char *names[] = { "input_tokens", "output_tokens", "cached_tokens", "cache_creation_tokens",
+                                "reasoning_tokens", "total_tokens" };
+        int64_t vals[] = { u->input_tokens, u->output_tokens, u->cached_tokens, u->cache_creation_tokens,
+                           u->reasoning_tokens, total_t };
+        jw_t uw = { .b = w.b, .n = 0, .fail = w.fail };
+        jw_value_raw(&w, "{", 1);
+        for (int i = 0; i < 6; i++) if (vals[i] >= 0) jw_int(&uw, names[i], vals[i]);
+        w.fail |= uw.fail;
+        jw_value_raw(&w, "}", 1);
+    }
+    jw_str(&w, "finish_reason", ex->usage.finish_reason[0] ? ex->usage.finish_reason : NULL);
+    jw_key(&w, "timing");
+    {
+        jw_t tw = { .b = w.b, .n = 0, .fail = w.fail };
+        jw_value_raw(&w, "{", 1);
+        if (ex->ttfb_us >= 0) jw_int(&tw, "ttfb_us", ex->ttfb_us); else jw_null(&tw, "ttfb_us");
+        if (ex->ttft_us >= 0) jw_int(&tw, "ttft_us", ex->ttft_us); else jw_null(&tw, "ttft_us");
+        jw_int(&tw, "total_us", total);
+        w.fail |= tw.fail;
+        jw_value_raw(&w, "}", 1);
+        jw_key(&w, "bytes");
+        jw_t bw = { .b = w.b, .n = 0, .fail = w.fail };
+        jw_value_raw(&w, "{", 1);
+        jw_int(&bw, "request", (long long)ex->body_seen);
+        jw_int(&bw, "response", (long long)ex->bytes_out);
+        jw_int(&bw, "upstream_response", (long long)ex->bytes_up);
+        w.fail |= bw.fail;
+        jw_value_raw(&w, "}", 1);
+    }
+    jw_int(&w, "chunks", (long long)ex->seq);
+    jw_int(&w, "attempts", 1);
     const char *e = err ? err : ex->errtext[0] ? ex->errtext : NULL;
     if (!e && ex->stream_error) e = "the upstream sent an error event mid-stream";
-    if (e) json_object_set_new(ev, "error", json_string(e));
-    if (ex->capture_truncated) json_object_set_new(ev, "capture_truncated", json_true());
-    if (ex->dropped) json_object_set_new(ev, "capture_dropped", json_integer((json_int_t)ex->dropped));
-    emit_json(ex, ev);
+    if (e) jw_str(&w, "error", e);
+    if (ex->capture_truncated) jw_bool(&w, "capture_truncated", 1);
+    if (ex->dropped) jw_int(&w, "capture_dropped", (long long)ex->dropped);
+    jw_emit(ex, &w);
     metrics_request_done(ex->r->m, ex->route ? ex->route->name : "", status, o, ex->body_seen,
                          ex->bytes_out, ex->stream, total);
     deactivate(ex);

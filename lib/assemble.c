@@ -14,6 +14,7 @@
 #include <archive.h>
 #include <zlib.h>
 
+#include "capture.h"
 #include "sse.h"
 
 #define MAX_EVENT ((size_t)64 << 20)     /* one SSE event */
@@ -98,37 +99,6 @@ static int wanted(const json_t *c, int client)
     return is_str(c, "side", "client") == client;
 }
 
-static int b64val(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-}
-
-/* Standard base64 with padding → out. 0 or -1. */
-static int b64dec(const char *s, size_t n, buf_t *out)
-{
-    if (n % 4)
-        return -1;
-    for (size_t i = 0; i < n; i += 4) {
-        int v[4], pad = 0;
-        for (int k = 0; k < 4; k++) {
-            unsigned char c = (unsigned char)s[i + k];
-            if (c == '=' && i + 4 == n && k >= 2) { v[k] = 0; pad++; continue; }
-            if (pad || (v[k] = b64val(c)) < 0)
-                return -1;
-        }
-        unsigned x = (unsigned)v[0] << 18 | (unsigned)v[1] << 12 | (unsigned)v[2] << 6 | (unsigned)v[3];
-        char b[3] = { (char)(x >> 16), (char)(x >> 8), (char)x };
-        if (buf_append(out, b, (size_t)(3 - pad)))
-            return -1;
-    }
-    return 0;
-}
-
 /* The bytes of one chunk event: in place, or decoded into tmp. */
 static int chunk_bytes(const json_t *c, buf_t *tmp, const char **p, size_t *n)
 {
@@ -137,7 +107,7 @@ static int chunk_bytes(const json_t *c, buf_t *tmp, const char **p, size_t *n)
         return -1;
     if (is_str(c, "data_encoding", "base64")) {
         buf_reset(tmp);
-        if (b64dec(json_string_value(d), json_string_length(d), tmp))
+        if (capture_base64_decode(tmp, json_string_value(d), json_string_length(d)))
             return -1;
         *p = buf_ptr(tmp);
         *n = buf_len(tmp);

@@ -958,13 +958,10 @@ static unsigned long long size_unit(const char *u)
     return 0;
 }
 
-long long config_parse_size(const json_t *v)
+long long config_size_str(const char *s)
 {
-    if (json_is_integer(v))
-        return json_integer_value(v) >= 0 ? (long long)json_integer_value(v) : -1;
-    if (!json_is_string(v))
+    if (!s)
         return -1;
-    const char *s = json_string_value(v);
     unsigned long long ip, frac;
     int nfrac;
     if (decimal(&s, &ip, &frac, &nfrac, 6))
@@ -975,6 +972,13 @@ long long config_parse_size(const json_t *v)
     if (mult == 0 || (mult == 1 && nfrac > 0 && frac > 0))
         return -1;
     return scaled(ip, frac, nfrac, mult);
+}
+
+long long config_parse_size(const json_t *v)
+{
+    if (json_is_integer(v))
+        return json_integer_value(v) >= 0 ? (long long)json_integer_value(v) : -1;
+    return json_is_string(v) ? config_size_str(json_string_value(v)) : -1;
 }
 
 static unsigned long long duration_unit(const char **s)
@@ -993,8 +997,10 @@ static unsigned long long duration_unit(const char **s)
 }
 
 /* "1h30m", "250ms", "1.5s", or a bare number of seconds. */
-static long long parse_duration_str(const char *s)
+long long config_duration_ms_str(const char *s)
 {
+    if (!s)
+        return -1;
     long long total = 0;
     int groups = 0;
     while (*s) {
@@ -1030,6 +1036,6 @@ long long config_parse_duration_ms(const json_t *v)
         return isfinite(x) && x >= 0 && x < 9.2e18 ? llround(x) : -1;
     }
     if (json_is_string(v))
-        return parse_duration_str(json_string_value(v));
+        return config_duration_ms_str(json_string_value(v));
     return -1;
 }

@@ -55,5 +55,10 @@ long long config_parse_size(const json_t *v);
  * ("1h30m", "1.5s"; units ms, s, m, h, d; fractions of a ms are dropped)
  * or a bare number of seconds. */
 long long config_parse_duration_ms(const json_t *v);
+/* The same grammars on a C string (a flag's value): what
+ * config_parse_size and config_parse_duration_ms give for that JSON
+ * string. -1 if bad or NULL. */
+long long config_size_str(const char *s);
+long long config_duration_ms_str(const char *s);
 
 #endif

@@ -8,6 +8,9 @@ typedef struct {
     const unsigned char *p, *end;
     const char *why;
     int depth;
+    const char *const *keys;      /* jsonscan_members: top-level names wanted */
+    size_t nkeys;
+    jsonscan_span_t *spans;
 } scan_t;
 
 #define ONES  0x0101010101010101ULL
@@ -153,11 +156,21 @@ static int object(scan_t *s, const char **ts, size_t *tslen)
         int plain;
         if (string(s, &plain) < 0) return -1;
         int is_ts = top && ts && plain && s->p - k == 3 && k[0] == 't' && k[1] == 's';
+        size_t want = (size_t)-1;
+        if (top && s->nkeys && plain)
+            for (size_t i = 0; i < s->nkeys; i++)
+                if ((size_t)(s->p - 1 - k) == strlen(s->keys[i]) && !memcmp(k, s->keys[i], (size_t)(s->p - 1 - k)) &&
+                    !s->spans[i].p) { want = i; break; }
         ws(s);
         if (s->p >= s->end || *s->p != ':') return bad(s, "expected ':'");
         s->p++;
         ws(s);
-        if (is_ts && !*ts && s->p < s->end && *s->p == '"') {
+        if (want != (size_t)-1) {
+            const unsigned char *v = s->p;
+            if (value(s, NULL, NULL) < 0) return -1;
+            s->spans[want].p = (const char *)v;
+            s->spans[want].n = (size_t)(s->p - v);
+        } else if (is_ts && !*ts && s->p < s->end && *s->p == '"') {
             const unsigned char *v = s->p + 1;
             if (string(s, &plain) < 0) return -1;
             if (plain) { *ts = (const char *)v; *tslen = (size_t)(s->p - 1 - v); }
@@ -205,7 +218,7 @@ static int value(scan_t *s, const char **ts, size_t *tslen)
 
 int jsonscan_object(const char *p, size_t n, const char **ts, size_t *tslen, const char **why)
 {
-    scan_t s = { (const unsigned char *)p, (const unsigned char *)p + n, NULL, 0 };
+    scan_t s = { (const unsigned char *)p, (const unsigned char *)p + n, NULL, 0, NULL, 0, NULL };
     const char *t = NULL;
     size_t tl = 0;
     ws(&s);
@@ -217,5 +230,21 @@ int jsonscan_object(const char *p, size_t n, const char **ts, size_t *tslen, con
     ws(&s);
     if (s.p != s.end) { if (why) *why = "text after the object"; return -1; }
     if (ts) { *ts = t; *tslen = tl; }
+    return 0;
+}
+
+int jsonscan_members(const char *p, size_t n, const char *const *keys, jsonscan_span_t *spans,
+                     size_t nkeys, const char **why)
+{
+    scan_t s = { (const unsigned char *)p, (const unsigned char *)p + n, NULL, 0, keys, nkeys, spans };
+    for (size_t i = 0; i < nkeys; i++) { spans[i].p = NULL; spans[i].n = 0; }
+    ws(&s);
+    if (s.p >= s.end || *s.p != '{') {
+        if (why) *why = s.p >= s.end ? "empty" : "not a JSON object";
+        return -1;
+    }
+    if (object(&s, NULL, NULL) < 0) { if (why) *why = s.why; return -1; }
+    ws(&s);
+    if (s.p != s.end) { if (why) *why = "text after the object"; return -1; }
     return 0;
 }

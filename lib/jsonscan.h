@@ -16,4 +16,13 @@
  * named "ts" (written without escapes) whose value is a string, or NULL. */
 int jsonscan_object(const char *p, size_t n, const char **ts, size_t *tslen, const char **why);
 
+/* The raw bytes of a member's value (a string's include its quotes). */
+typedef struct { const char *p; size_t n; } jsonscan_span_t;
+
+/* Like jsonscan_object, and for each of the nkeys top-level member names
+ * (written without escapes) the span of its first value, or p = NULL when
+ * absent. Used by the relay to read model and stream without a parse tree. */
+int jsonscan_members(const char *p, size_t n, const char *const *keys, jsonscan_span_t *spans,
+                     size_t nkeys, const char **why);
+
 #endif

@@ -246,7 +246,7 @@ static int process(ctx_t *c, const merged_t *m, const json_t *body, assembled_t 
             return fatal(c, EXIT_TEMP, "out of memory");
     }
     if (c->where) {
-        int w = where_test(c->where, xrow, c->err, sizeof c->err);
+        int w = jqwhere_test(c->where, xrow, c->err, sizeof c->err);
         if (w <= 0) {
             json_decref(xrow);
             if (w < 0) {

@@ -12,7 +12,7 @@
  *   formats.c  openai-sft, sharegpt, dpo and csv rows
  *   dpo.c      preference pairs from feedback
  *   redact.c   --redact, --redact-regex
- *   where.c    --where (libjq)
+ *   (--where: lib/jqwhere.c, run over the row of row.c)
  *   out.c      outputs: stdout, -o (temporary name, rename), --split,
  *              --bundle (tar.zst with manifest.json) */
 #ifndef LLM_EXPORT_H
@@ -22,6 +22,7 @@
 #include <jansson.h>
 #include "assemble.h"
 #include "files.h"
+#include "jqwhere.h"
 #include "merge.h"
 #include "err.h"
 
@@ -84,13 +85,6 @@ typedef struct {
 /* two_pass: stdin must be readable twice (copied to a temporary file). */
 int plan_make(const opts_t *o, plan_t *p, int two_pass, char *err, size_t errlen);
 void plan_free(plan_t *p);
-
-/* ---- where.c */
-typedef struct where where_t;
-where_t *where_compile(const char *prog, char *err, size_t errlen);
-/* 1 pass, 0 fail, -1 a jq error (err). */
-int where_test(where_t *w, const json_t *row, char *err, size_t errlen);
-void where_free(where_t *w);
 
 /* ---- redact.c */
 typedef struct redact redact_t;
@@ -186,7 +180,7 @@ int feedback_rating(const json_t *list, double *rating);
 typedef struct {
     const opts_t *o;
     outset_t *out;
-    where_t *where;
+    jqwhere_t *where;               /* --where over the exchanges row */
     redact_t *red;
     dpo_t *dpo;
     json_t *feedback;               /* {id: [events]}, or NULL (not read) */

@@ -305,7 +305,7 @@ int main(int argc, char **argv)
             bad_usage("--key: %s", err);
         crypt_keys_free(k);
     }
-    if (o.where && !(c.where = where_compile(o.where, err, sizeof err)))
+    if (o.where && !(c.where = jqwhere_compile(o.where, "--where", err, sizeof err)))
         bad_usage("%s", err);
     if ((o.redact || o.nregexes) && !(c.red = redact_new(o.redact, o.regexes, o.nregexes, err, sizeof err)))
         bad_usage("%s", err);
@@ -323,7 +323,7 @@ int main(int argc, char **argv)
     json_decref(c.feedback);
     json_decref(c.seen);
     dpo_free(c.dpo);
-    where_free(c.where);
+    jqwhere_free(c.where);
     redact_free(c.red);
     free(o.models);
     free(o.users);

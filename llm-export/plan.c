@@ -4,9 +4,12 @@
  * range). A file is read as it is; "-" is stdin, copied to a temporary
  * file first when two passes are needed (the feedback pre-pass). The
  * request window is [start of --from, start of the day after --to) in the
- * --tz zone (UTC by default); with a directory and no range, yesterday. */
+ * --tz zone (lib/tz.c; UTC by default); with a directory and no range,
+ * yesterday. */
 #include "export.h"
 #include "err.h"
+#include "clock.h"
+#include "tz.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -30,61 +33,6 @@ static int add(plan_t *p, int *cap, const char *path, int completion)
         return -1;
     p->src[p->nsrc++].completion = completion;
     return 0;
-}
-
-/* µs since the epoch of the start of day d in the zone set up by tz_use. */
-static int day_start(const char *tz, day_t d, int64_t *us)
-{
-    if (!tz) {
-        *us = (int64_t)day_to_epoch(d) * 86400 * 1000000;
-        return 0;
-    }
-    struct tm tm = { .tm_year = d.y - 1900, .tm_mon = d.m - 1, .tm_mday = d.d, .tm_isdst = -1 };
-    time_t t = mktime(&tm);
-    if (t == (time_t)-1)
-        return -1;
-    *us = (int64_t)t * 1000000;
-    return 0;
-}
-
-/* NULL for UTC; else the zone, made the process's local zone. */
-static int tz_use(const char *tz, const char **zone, char *err, size_t errlen)
-{
-    *zone = NULL;
-    if (!tz || !strcmp(tz, "UTC") || !strcmp(tz, "utc"))
-        return 0;
-    if (strcmp(tz, "local")) {
-        /* glibc falls back to UTC silently for an unknown name: check */
-        char path[512];
-        const char *dir = getenv("TZDIR");
-        snprintf(path, sizeof path, "%s/%s", dir && *dir ? dir : "/usr/share/zoneinfo", tz);
-        if (tz[0] == '/')
-            snprintf(path, sizeof path, "%s", tz);
-        if (strstr(tz, "..") || access(path, R_OK)) {
-            snprintf(err, errlen, "--tz: unknown time zone '%s'", tz);
-            return -1;
-        }
-        if (setenv("TZ", tz, 1)) {
-            snprintf(err, errlen, "out of memory");
-            return -1;
-        }
-    } else
-        unsetenv("TZ");
-    tzset();
-    *zone = tz;
-    return 0;
-}
-
-static day_t today(const char *zone)
-{
-    time_t now = time(NULL);
-    struct tm tm;
-    if (zone)
-        localtime_r(&now, &tm);
-    else
-        gmtime_r(&now, &tm);
-    day_t d = { tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday };
-    return d;
 }
 
 static int spool_stdin(plan_t *p, char *err, size_t errlen)
@@ -157,9 +105,12 @@ static int add_day(plan_t *p, int *cap, const char *dir, day_t d, int completion
 int plan_make(const opts_t *o, plan_t *p, int two_pass, char *err, size_t errlen)
 {
     memset(p, 0, sizeof *p);
-    const char *zone;
-    if (tz_use(o->tz, &zone, err, errlen))
+    tz_t zone;
+    char e[ERRBUF_SIZE];
+    if (tz_setup(&zone, o->tz, e, sizeof e)) {
+        snprintf(err, errlen, "--tz: %s", e);
         return EXIT_USAGE;
+    }
     int cap = 0, rc = 0, dirs = 0, stdin_seen = 0;
     struct stat st;
     for (int i = 0; i < o->ninputs; i++)
@@ -168,13 +119,12 @@ int plan_make(const opts_t *o, plan_t *p, int two_pass, char *err, size_t errlen
     day_t from = o->from, to = o->to;
     int ranged = o->have_range;
     if (!ranged && dirs) {
-        from = to = day_add(today(zone), -1);
+        from = to = day_add(tz_day_of(&zone, clock_wall_us()), -1);
         ranged = 1;
     }
     if (ranged) {
-        day_t next = day_add(to, 1);
-        if (day_start(zone, from, &p->from_us) || day_start(zone, next, &p->to_us)) {
-            snprintf(err, errlen, "the days of the range cannot be placed in time zone %s", zone);
+        if (tz_day_bounds(&zone, from, &p->from_us, NULL) || tz_day_bounds(&zone, to, NULL, &p->to_us)) {
+            snprintf(err, errlen, "the days of the range cannot be placed in time zone %s", o->tz);
             return EXIT_USAGE;
         }
         p->ranged = 1;

@@ -13,6 +13,7 @@
 #include "relay.h"
 #include "capture.h"
 #include "jsonw.h"
+#include "jsonscan.h"
 #include "clock.h"
 #include "translate/translate.h"
 
@@ -262,11 +263,12 @@ static int injectable(const exchange_t *ex, const upstream_t *up, const char *re
 }
 
 /* Ask an OpenAI-compatible stream for usage when the client did not. */
-static void maybe_inject_usage(exchange_t *ex, json_t *root, const char *rest, int as_json)
+static void maybe_inject_usage(exchange_t *ex, json_t *root, int has_so, const char *rest, int as_json)
 {
     if (!ex->stream || !injectable(ex, ex->up, rest))
         return;
-    json_t *so = json_object_get(root, "stream_options");
+    if ((has_so || as_json) && !root) return;      /* could not parse it: leave it alone */
+    json_t *so = root ? json_object_get(root, "stream_options") : NULL;
     if (so && json_is_true(json_object_get(so, "include_usage"))) return;
     if (!so && as_json) {           /* the body is re-encoded anyway */
         json_object_set_new(root, "stream_options", json_pack("{s:b}", "include_usage", 1));
@@ -386,13 +388,24 @@ void ex_capture_request(exchange_t *ex)
     const char *query, *rest = NULL;
     path_end(ex->uri, path, sizeof path, &query);
     json_t *root = NULL;
+    int has_so = 0;
     if (buf_len(&ex->body) && body_is_json_object(&ex->body)) {
-        root = json_loadb(buf_ptr(&ex->body), buf_len(&ex->body), 0, NULL);
-        if (json_is_object(root)) {
+        /* model and stream without a parse tree; jansson only for a body
+         * that must change, or a model name written with escapes */
+        static const char *const keys[] = { "model", "stream", "stream_options" };
+        jsonscan_span_t sp[3];
+        if (jsonscan_members(buf_ptr(&ex->body), buf_len(&ex->body), keys, sp, 3, NULL) == 0) {
             ex->body_json = 1;
-            json_t *m = json_object_get(root, "model");
-            if (json_is_string(m)) ex->model = strdup(json_string_value(m));
-            ex->stream = json_is_true(json_object_get(root, "stream"));
+            ex->stream = sp[1].p && sp[1].n == 4 && !memcmp(sp[1].p, "true", 4);
+            has_so = sp[2].p != NULL;
+            if (sp[0].p && sp[0].n >= 2 && sp[0].p[0] == '"') {
+                if (!memchr(sp[0].p, '\\', sp[0].n)) ex->model = strndup(sp[0].p + 1, sp[0].n - 2);
+                else {
+                    root = json_loadb(buf_ptr(&ex->body), buf_len(&ex->body), 0, NULL);
+                    json_t *m = json_object_get(root, "model");
+                    if (json_is_string(m)) ex->model = strdup(json_string_value(m));
+                }
+            }
         }
     }
     ex->route = route_pick(ex->conf, ex->protocol, path, ex->model, &rest);
@@ -412,14 +425,16 @@ void ex_capture_request(exchange_t *ex)
             return;
         }
         if (xlate_request(ex, &rest) < 0) { json_decref(root); return; }
-    } else if (root && ex->body_json) {
+    } else if (ex->body_json) {
         const char *target = ex->route->target_model;
         int rewrite = target && ex->model && strcmp(target, ex->model) != 0;
-        if (rewrite) {                  /* a model alias on the same protocol */
+        if (!root && (rewrite || (has_so && ex->stream && injectable(ex, ex->up, rest))))
+            root = json_loadb(buf_ptr(&ex->body), buf_len(&ex->body), 0, NULL);
+        if (rewrite && root) {          /* a model alias on the same protocol */
             json_object_set_new(root, "model", json_string(target));
             ex->model_rewritten = 1;
         }
-        maybe_inject_usage(ex, root, rest, rewrite);
+        maybe_inject_usage(ex, root, has_so, rest, rewrite);
         if (rewrite && !ex->up_body) {
             ex->up_body = json_dumps(root, JSON_COMPACT);
             ex->up_body_len = ex->up_body ? strlen(ex->up_body) : 0;

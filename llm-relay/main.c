@@ -51,18 +51,14 @@ static const struct option opts[] = {
 
 static long long flag_size(const char *name, const char *v)
 {
-    json_t *j = json_string(v);
-    long long n = config_parse_size(j);
-    json_decref(j);
+    long long n = config_size_str(v);
     if (n <= 0) fatal(EXIT_USAGE, "%s: bad size '%s'", name, v);
     return n;
 }
 
 static long flag_ms(const char *name, const char *v)
 {
-    json_t *j = json_string(v);
-    long long n = config_parse_duration_ms(j);
-    json_decref(j);
+    long long n = config_duration_ms_str(v);
     if (n < 0) fatal(EXIT_USAGE, "%s: bad duration '%s'", name, v);
     return (long)n;
 }

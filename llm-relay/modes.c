@@ -3,17 +3,14 @@
  * Accept=no), the one connection on fd 0 (--inetd: systemd Accept=yes,
  * inetd, s6-tcpserver), and pre-forked workers sharing the listening
  * sockets under a supervising parent (--workers N). */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <netinet/in.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -22,69 +19,16 @@
 #include <systemd/sd-daemon.h>
 #include "relay.h"
 #include "clock.h"
+#include "listen.h"
 #include "err.h"
-
-static int parse_listen(const char *spec, struct sockaddr_storage *ss, socklen_t *len)
-{
-    char host[256] = "";
-    const char *port;
-    if (spec[0] == '[') {                       /* [v6]:port */
-        const char *e = strchr(spec, ']');
-        if (!e || e[1] != ':' || (size_t)(e - spec - 1) >= sizeof host) return -1;
-        memcpy(host, spec + 1, (size_t)(e - spec - 1));
-        port = e + 2;
-    } else {
-        const char *c = strrchr(spec, ':');
-        if (!c) { port = spec; strcpy(host, "0.0.0.0"); }
-        else {
-            if ((size_t)(c - spec) >= sizeof host) return -1;
-            memcpy(host, spec, (size_t)(c - spec));
-            if (!host[0]) strcpy(host, "0.0.0.0");
-            port = c + 1;
-        }
-    }
-    struct addrinfo hints = { .ai_flags = AI_NUMERICSERV | AI_PASSIVE, .ai_socktype = SOCK_STREAM }, *ai;
-    if (getaddrinfo(host, port, &hints, &ai) != 0) return -1;
-    memcpy(ss, ai->ai_addr, ai->ai_addrlen);
-    *len = ai->ai_addrlen;
-    freeaddrinfo(ai);
-    return 0;
-}
 
 static void log_bound(int fd)
 {
-    struct sockaddr_storage ss; socklen_t sl = sizeof ss;
-    char host[INET6_ADDRSTRLEN] = "?";
-    if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0) return;
-    if (ss.ss_family == AF_INET6) {
-        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, host, sizeof host);
-        relay_log("listening on [%s]:%u", host, ntohs(((struct sockaddr_in6 *)&ss)->sin6_port));
-    } else if (ss.ss_family == AF_INET) {
-        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host, sizeof host);
-        relay_log("listening on %s:%u", host, ntohs(((struct sockaddr_in *)&ss)->sin_port));
-    } else {
+    char addr[LISTEN_ADDR_LEN];
+    if (listen_format(fd, addr, sizeof addr) == 0)
+        relay_log("listening on %s", addr);
+    else
         relay_log("listening on fd %d", fd);
-    }
-}
-
-static int open_listener(const char *spec, char *err, size_t errlen)
-{
-    struct sockaddr_storage ss; socklen_t sl;
-    if (parse_listen(spec, &ss, &sl) < 0) {
-        snprintf(err, errlen, "bad listen address %s (want ADDR:PORT or [V6]:PORT)", spec);
-        return -1;
-    }
-    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    int one = 1;
-    if (fd < 0) { snprintf(err, errlen, "socket: %s", strerror(errno)); return -1; }
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (ss.ss_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-    if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, 4096) < 0) {
-        snprintf(err, errlen, "unable to listen on %s: %s", spec, strerror(errno));
-        close(fd);
-        return -1;
-    }
-    return fd;
 }
 
 /* The listening sockets: systemd's when it passed some, else --listen's. */
@@ -110,7 +54,7 @@ int modes_listeners(const relay_conf_t *c, int **fds, size_t *nfds, char *err, s
         return 0;
     }
     for (size_t i = 0; i < c->nlisten; i++) {
-        int fd = open_listener(c->listen[i], err, errlen);
+        int fd = listen_open(c->listen[i], 4096, err, errlen);
         if (fd < 0) return -1;
         (*fds)[(*nfds)++] = fd;
         log_bound(fd);

@@ -10,10 +10,10 @@
 #include <microhttpd.h>
 #include "buf.h"
 #include "id.h"
+#include "proto.h"
 #include "sse.h"
 #include "usage.h"
 
-enum proto { PROTO_ANY = -1, PROTO_OPENAI = 0, PROTO_ANTHROPIC = 1 };
 /* The protocol an upstream speaks to this client: its own, or (PROTO_ANY,
  * no protocol configured) the client's — pass-through, no translation. */
 #define UP_PROTO(up, client) ((up)->protocol >= 0 ? (up)->protocol : (client))
@@ -214,7 +214,6 @@ const route_t *route_pick(const relay_conf_t *c, int protocol, const char *path,
                           const char *model, const char **rest);
 const route_t *route_pick_early(const relay_conf_t *c, int protocol, const char *path,
                                 const char **rest);
-int route_protocol_of(const char *path, int has_anthropic_header);
 char *route_upstream_url(const upstream_t *up, const char *rest, const char *query);
 
 /* headers.c */

@@ -6,18 +6,6 @@
 #include <string.h>
 #include "relay.h"
 
-int route_protocol_of(const char *path, int has_anthropic_header)
-{
-    if (strstr(path, "/v1/messages") || strstr(path, "/v1/complete") ||
-        !strncmp(path, "/anthropic/", 11))
-        return PROTO_ANTHROPIC;
-    if (strstr(path, "/v1/chat/") || strstr(path, "/v1/completions") ||
-        strstr(path, "/v1/embeddings") || strstr(path, "/v1/responses") ||
-        !strncmp(path, "/openai/", 8))
-        return PROTO_OPENAI;
-    return has_anthropic_header ? PROTO_ANTHROPIC : PROTO_OPENAI;
-}
-
 static int prefix_match(const char *prefix, const char *path, const char **rest)
 {
     size_t n = strlen(prefix);

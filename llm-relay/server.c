@@ -262,7 +262,7 @@ static int first_call(exchange_t *ex, struct MHD_Connection *conn, const char *u
     ex->conn = conn;
     ex->method = strdup(method);
     MHD_get_connection_values_n(conn, MHD_HEADER_KIND, collect_header, &s);
-    ex->protocol = route_protocol_of(url, s.anth);
+    ex->protocol = proto_of_path(url, s.anth);
     const char *rid = hdr_get(ex->qh, ex->nqh, "x-request-id");
     if (rid) ex->client_request_id = strdup(rid);
     ex->state = EX_BODY;

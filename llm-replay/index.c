@@ -28,7 +28,7 @@ struct sindex {
     slot_t *slots;
     size_t nslots, cap;
     size_t answers, skipped;
-    where_t *where;
+    jqwhere_t *where;
     char error[ERRBUF_SIZE];
     pthread_mutex_t mu;
 };
@@ -66,7 +66,7 @@ void sindex_free(sindex_t *x)
     free(x);
 }
 
-void sindex_where(sindex_t *x, where_t *w) { x->where = w; }
+void sindex_where(sindex_t *x, jqwhere_t *w) { x->where = w; }
 
 void sindex_counts(const sindex_t *x, size_t *answers, size_t *keys, size_t *skipped)
 {
@@ -268,7 +268,7 @@ int sindex_add(void *arg, const merged_t *m)
 {
     sindex_t *x = arg;
     if (x->where) {
-        int w = where_test(x->where, m, x->error, sizeof x->error);
+        int w = jqwhere_test_new(x->where, where_row(m), x->error, sizeof x->error);
         if (w < 0) return 1;
         if (!w) return 0;
     }

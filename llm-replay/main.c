@@ -280,7 +280,7 @@ int main(int argc, char **argv)
         if (so.timing == TIMING_ORIGINAL && so.rate > 0) bad_usage("--rate and --timing original do not go together");
         if (sv.fallback) bad_usage("--fallback goes with --serve");
     }
-    if (where && !(po.where = where_compile(where, err, sizeof err))) bad_usage(err);
+    if (where && !(po.where = jqwhere_compile(where, "--where", err, sizeof err))) bad_usage(err);
     signal(SIGPIPE, SIG_IGN);
     if (curl_global_init(CURL_GLOBAL_DEFAULT)) die(EXIT_TEMP, "unable to start libcurl");
     int rc;
@@ -301,7 +301,7 @@ int main(int argc, char **argv)
             rc = EXIT_TEMP;
         }
     }
-    where_free(po.where);
+    jqwhere_free(po.where);
     for (int i = 0; i < po.nheaders; i++) free(po.headers[i]);
     free(po.headers);
     curl_global_cleanup();

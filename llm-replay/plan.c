@@ -275,7 +275,7 @@ int plan_add(void *arg, const merged_t *m)
     plan_t *p = arg;
     if (!m->request) return 0;                  /* nothing to send */
     if (p->o->where) {
-        int w = where_test(p->o->where, m, p->err, sizeof p->err);
+        int w = jqwhere_test_new(p->o->where, where_row(m), p->err, sizeof p->err);
         if (w < 0) { p->rc = EXIT_USAGE; return 1; }
         if (!w) return 0;
     }

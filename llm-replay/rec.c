@@ -2,6 +2,7 @@
  * strings (UTF-8 text or base64), which chunks one side received, headers,
  * the protocol of a request. */
 #include "replay.h"
+#include "capture.h"
 #include <strings.h>
 #include <string.h>
 
@@ -16,42 +17,6 @@ int64_t jint(const json_t *ev, const char *key, int64_t def)
     return json_is_integer(v) ? (int64_t)json_integer_value(v) : def;
 }
 
-static int b64_value(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-}
-
-int b64_decode(const char *s, size_t n, buf_t *out)
-{
-    unsigned acc = 0;
-    int bits = 0;
-    char tmp[768];
-    size_t t = 0;
-    size_t i = 0;
-    for (; i < n && s[i] != '='; i++) {
-        int v = b64_value((unsigned char)s[i]);
-        if (v < 0) return -1;
-        acc = (acc << 6) | (unsigned)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            tmp[t++] = (char)((acc >> bits) & 0xff);
-            if (t == sizeof tmp) {
-                if (buf_append(out, tmp, t)) return -1;
-                t = 0;
-            }
-        }
-    }
-    for (; i < n; i++)
-        if (s[i] != '=') return -1;
-    return t && buf_append(out, tmp, t) ? -1 : 0;
-}
-
 int rec_bytes(const json_t *ev, const char *key, const char *enc_key, buf_t *out)
 {
     json_t *v = json_object_get(ev, key);
@@ -59,24 +24,14 @@ int rec_bytes(const json_t *ev, const char *key, const char *enc_key, buf_t *out
     const char *s = json_string_value(v);
     size_t n = json_string_length(v);
     const char *enc = jstr(ev, enc_key);
-    if (enc && !strcmp(enc, "base64")) return b64_decode(s, n, out);
+    if (enc && !strcmp(enc, "base64")) return capture_base64_decode(out, s, n);
     return n ? buf_append(out, s, n) : 0;
-}
-
-int proto_of(const char *path, int has_anthropic_version)
-{
-    if (strstr(path, "/v1/messages") || strstr(path, "/v1/complete") || !strncmp(path, "/anthropic/", 11))
-        return PROTO_ANTHROPIC;
-    if (strstr(path, "/v1/chat/") || strstr(path, "/v1/completions") || strstr(path, "/v1/embeddings") ||
-        strstr(path, "/v1/responses") || !strncmp(path, "/openai/", 8))
-        return PROTO_OPENAI;
-    return has_anthropic_version ? PROTO_ANTHROPIC : PROTO_OPENAI;
 }
 
 int rec_protocol(const json_t *request)
 {
     const char *path = jstr(request, "path");
-    return proto_of(path ? path : "/", rec_header(json_object_get(request, "headers"), "anthropic-version") != NULL);
+    return proto_of_path(path ? path : "/", rec_header(json_object_get(request, "headers"), "anthropic-version") != NULL);
 }
 
 static int on_client_side(const json_t *ev)

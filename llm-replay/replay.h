@@ -6,7 +6,7 @@
  *   view.c     an answer reduced to what is compared (lib/assemble):
  *              status, shape, text, tool calls, finish reason, usage, times
  *   shape.c    the JSON shape of a response;  similar.c  text similarity
- *   where.c    --where: a jq filter over the merged exchange
+ *   where.c    the merged exchange as --where (lib/jqwhere.c) sees it
  *   plan.c     which exchanges are replayed, and the requests to send
  *   send.c     the libcurl multi loop: concurrency, --rate, --timing original
  *   compare.c  one diff record per exchange;  failon.c  --fail-on
@@ -24,12 +24,12 @@
 #include <curl/curl.h>
 #include <jansson.h>
 #include "buf.h"
+#include "jqwhere.h"
 #include "merge.h"
+#include "proto.h"
 #include "usage.h"
 
 #define PROG "llm-replay"
-
-enum { PROTO_OPENAI = 0, PROTO_ANTHROPIC = 1 };
 
 /* ---- load.c */
 typedef struct {
@@ -54,12 +54,8 @@ int64_t jint(const json_t *ev, const char *key, int64_t def);
 /* Decode a captured byte string: ev[key], base64 when ev[enc_key] says so.
  * Appends to out; 0, or -1 (bad base64, out full). */
 int rec_bytes(const json_t *ev, const char *key, const char *enc_key, buf_t *out);
-/* Standard base64 → bytes appended to out; 0 or -1. */
-int b64_decode(const char *s, size_t n, buf_t *out);
-/* The protocol a request speaks, from its path and headers (the relay's
- * rule: Anthropic paths, OpenAI paths, else anthropic-version decides). */
-int proto_of(const char *path, int has_anthropic_version);
-/* The protocol of a recorded request event (its path and headers). */
+/* The protocol of a recorded request event (its path and headers, by
+ * lib/proto.c's rule). */
 int rec_protocol(const json_t *request);
 /* 1 when the chunks hold a client side (a translated exchange). */
 int rec_has_client_side(const json_t *chunks);
@@ -106,13 +102,9 @@ char *shape_of(const json_t *j);
  * shorter than two characters and equal. */
 double text_similarity(const char *a, size_t alen, const char *b, size_t blen);
 
-/* ---- where.c */
-typedef struct where where_t;
-where_t *where_compile(const char *prog, char *err, size_t errlen);
-void where_free(where_t *w);
-/* 1 when the first output for m is neither false nor null, 0 when not
- * (or no output), -1 on a jq error (err). */
-int where_test(where_t *w, const merged_t *m, char *err, size_t errlen);
+/* ---- where.c: the exchange as --where (lib/jqwhere) sees it; a new
+ * object, NULL when memory is short */
+json_t *where_row(const merged_t *m);
 
 /* ---- failon.c: --fail-on */
 enum diffkind { D_STATUS, D_SHAPE, D_TEXT, D_TOOLS, D_FINISH, D_USAGE, D_ERROR, D_N };
@@ -157,7 +149,7 @@ typedef struct {
     const char *model;           /* --model M, or NULL */
     char **headers;              /* --header "Name: value" (expanded) */
     int nheaders;
-    where_t *where;
+    jqwhere_t *where;
     long limit;                  /* 0 = no limit */
 } plan_opts_t;
 
@@ -235,9 +227,9 @@ typedef struct {
 typedef struct sindex sindex_t;
 sindex_t *sindex_new(void);
 void sindex_free(sindex_t *x);
-/* The merger's callback (arg: a sindex_t *; where_t via sindex_where). */
+/* The merger's callback (arg: a sindex_t *; the --where filter via sindex_where). */
 int sindex_add(void *arg, const merged_t *m);
-void sindex_where(sindex_t *x, where_t *w);
+void sindex_where(sindex_t *x, jqwhere_t *w);
 /* Counts: answers indexed, exchanges skipped. An error text when adding
  * failed (memory, --where), else NULL. */
 void sindex_counts(const sindex_t *x, size_t *answers, size_t *keys, size_t *skipped);
@@ -287,7 +279,7 @@ typedef struct {
     double speed;                /* 0: at once, 1: as recorded */
     const char *fallback;        /* URL, or NULL */
 } serve_opts_t;
-int serve_run(const serve_opts_t *o, load_opts_t *lo, where_t *w, char *err, size_t errlen);
+int serve_run(const serve_opts_t *o, load_opts_t *lo, jqwhere_t *w, char *err, size_t errlen);
 
 /* ---- summary.c */
 summary_t *summary_new(void);

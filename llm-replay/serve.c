@@ -10,10 +10,9 @@
 #include "replay.h"
 #include "clock.h"
 #include "err.h"
+#include "listen.h"
 #include <curl/curl.h>
-#include <errno.h>
 #include <microhttpd.h>
-#include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -21,7 +20,6 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
-#include <sys/socket.h>
 
 #define REQ_MAX ((size_t)64 << 20)
 
@@ -224,7 +222,7 @@ static enum MHD_Result respond(srv_t *s, struct MHD_Connection *c, const char *u
 {
     int64_t t0 = clock_mono_us();
     const char *av = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "anthropic-version");
-    int protocol = proto_of(url, av != NULL);
+    int protocol = proto_of_path(url, av != NULL);
     if (q->too_big) return native_error(c, protocol, 413, "llm-replay: request body too large");
     const char *body = buf_ptr(&q->body);
     size_t len = buf_len(&q->body);
@@ -310,48 +308,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum 
     }
 }
 
-/* ADDR:PORT or [V6]:PORT, numeric; the bound address is logged */
-static int listener(const char *spec, char *err, size_t errlen)
-{
-    char host[256];
-    const char *colon = strrchr(spec, ':');
-    size_t hl = colon ? (size_t)(colon - spec) : 0;
-    struct addrinfo hints = { .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE, .ai_socktype = SOCK_STREAM },
-                    *ai = NULL;
-    if (colon && hl && hl < sizeof host && colon[1]) {
-        memcpy(host, spec, hl);
-        host[hl] = 0;
-        if (host[0] == '[' && host[hl - 1] == ']') { memmove(host, host + 1, hl - 2); host[hl - 2] = 0; }
-        if (getaddrinfo(host, colon + 1, &hints, &ai)) ai = NULL;
-    }
-    if (!ai) {
-        snprintf(err, errlen, "--listen: not ADDR:PORT or [V6]:PORT: %s", spec);
-        return -2;
-    }
-    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
-    if (fd >= 0) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) || listen(fd, 128)) {
-        snprintf(err, errlen, "unable to listen on %s: %s", spec, strerror(errno));
-        if (fd >= 0) close(fd);
-        freeaddrinfo(ai);
-        return -1;
-    }
-    freeaddrinfo(ai);
-    return fd;
-}
-
-static void log_bound(int fd)
-{
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    char h[INET6_ADDRSTRLEN], p[16];
-    if (!getsockname(fd, (struct sockaddr *)&ss, &sl) &&
-        !getnameinfo((struct sockaddr *)&ss, sl, h, sizeof h, p, sizeof p, NI_NUMERICHOST | NI_NUMERICSERV))
-        fprintf(stderr, ss.ss_family == AF_INET6 ? PROG ": listening on [%s]:%s\n" : PROG ": listening on %s:%s\n",
-                h, p);
-}
-
-int serve_run(const serve_opts_t *o, load_opts_t *lo, where_t *w, char *err, size_t errlen)
+int serve_run(const serve_opts_t *o, load_opts_t *lo, jqwhere_t *w, char *err, size_t errlen)
 {
     sindex_t *x = sindex_new();
     if (!x) { snprintf(err, errlen, "out of memory"); return EXIT_TEMP; }
@@ -372,7 +329,8 @@ int serve_run(const serve_opts_t *o, load_opts_t *lo, where_t *w, char *err, siz
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);      /* before MHD's threads exist */
-    int fd = listener(o->listen, err, errlen);
+    int fd = listen_open(o->listen, 128, err, errlen);
+    if (fd == -2) snprintf(err, errlen, "--listen: not ADDR:PORT or [V6]:PORT: %s", o->listen);
     if (fd < 0) { sindex_free(x); return fd == -2 ? EXIT_USAGE : EXIT_TEMP; }
     srv_t s = { .o = o, .x = x };
     struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION,
@@ -390,7 +348,8 @@ int serve_run(const serve_opts_t *o, load_opts_t *lo, where_t *w, char *err, siz
     }
     fprintf(stderr, PROG ": serving %zu recorded answers to %zu distinct requests (%zu exchanges not servable)\n",
             answers, keys, skipped);
-    log_bound(fd);
+    char addr[LISTEN_ADDR_LEN];
+    if (listen_format(fd, addr, sizeof addr) == 0) fprintf(stderr, PROG ": listening on %s\n", addr);
     int sig;
     sigwait(&sigs, &sig);
     MHD_stop_daemon(d);

@@ -258,9 +258,7 @@ int main(int argc, char **argv)
         case 'r': serve = 1; break;
         case 'l': listen = optarg; break;
         case 'm': {
-            json_t *j = json_string(optarg);
-            long long v = j ? config_parse_size(j) : -1;
-            json_decref(j);
+            long long v = config_size_str(optarg);
             if (v <= 0) fatal(EXIT_USAGE, "%s", "--max-line: a size is required (16MiB, 64M, ...)");
             o.cfg.max_line = (size_t)v;
             break;
@@ -293,25 +291,23 @@ int main(int argc, char **argv)
     }
     if ((o.nby = dims_parse(by, o.by, err, sizeof err)) <= 0)
         fatal(EXIT_USAGE, "--by: %s", o.nby < 0 ? err : "name at least one grouping");
-    if (tz_set(&o.cfg.tz, tzname, err, sizeof err)) fatal(EXIT_USAGE, "--tz: %s", err);
+    if (zone_set(&o.cfg.tz, tzname, err, sizeof err)) fatal(EXIT_USAGE, "--tz: %s", err);
     int64_t now = clock_wall_us();
     o.meta.since_us = INT64_MIN;
     o.meta.until_us = INT64_MAX;
     o.meta.tz = tzname;
     o.meta.title = o.title;
     if (date) {
-        if (tz_parse_time(&o.cfg.tz, date, 0, now, &o.meta.since_us) ||
-            tz_parse_time(&o.cfg.tz, date, 1, now, &o.meta.until_us) || strlen(date) != 10)
+        if (zone_parse_time(&o.cfg.tz, date, 0, now, &o.meta.since_us) ||
+            zone_parse_time(&o.cfg.tz, date, 1, now, &o.meta.until_us) || strlen(date) != 10)
             fatal(EXIT_USAGE, "--date: not a day (YYYY-MM-DD): %s", date);
     }
-    if (since && tz_parse_time(&o.cfg.tz, since, 0, now, &o.meta.since_us))
+    if (since && zone_parse_time(&o.cfg.tz, since, 0, now, &o.meta.since_us))
         fatal(EXIT_USAGE, "--since: not a day, a time or a duration: %s", since);
-    if (until && tz_parse_time(&o.cfg.tz, until, 1, now, &o.meta.until_us))
+    if (until && zone_parse_time(&o.cfg.tz, until, 1, now, &o.meta.until_us))
         fatal(EXIT_USAGE, "--until: not a day, a time or a duration: %s", until);
-    if (where && !(o.cfg.where = where_compile(where, err, sizeof err))) fatal(EXIT_USAGE, "%s", err);
-    json_t *jiv = json_string(interval);
-    long long interval_ms = jiv ? config_parse_duration_ms(jiv) : -1;
-    json_decref(jiv);
+    if (where && !(o.cfg.where = jqwhere_compile(where, "--where", err, sizeof err))) fatal(EXIT_USAGE, "%s", err);
+    long long interval_ms = config_duration_ms_str(interval);
     if (interval_ms <= 0) fatal(EXIT_USAGE, "--interval: a duration is required (5s, 1m, ...)%s", "");
 
     static char dash[] = "-";
@@ -321,7 +317,7 @@ int main(int argc, char **argv)
 
     if (serve) {
         int rc = serve_run(&o.cfg, listen, o.by, o.nby);
-        where_free(o.cfg.where);
+        jqwhere_free(o.cfg.where);
         prices_free(&o.cfg.prices);
         return rc;
     }
@@ -356,7 +352,7 @@ int main(int argc, char **argv)
     }
     scan_free(s);
     agg_free(&a);
-    where_free(o.cfg.where);
+    jqwhere_free(o.cfg.where);
     prices_free(&o.cfg.prices);
     return rc;
 }

@@ -148,7 +148,7 @@ static int on_request(scan_t *s, const span_t *f, const char *id, int64_t ts)
     p->key[DIM_UPSTREAM] = span_intern(t, f[K_UPSTREAM]);
     p->key[DIM_ROUTE] = span_intern(t, f[K_ROUTE]);
     const char *day, *hour;
-    tz_keys(s->o.tz, ts, &day, &hour);
+    zone_keys(s->o.tz, ts, &day, &hour);
     p->key[DIM_DAY] = strtab_get(t, day, strlen(day));
     p->key[DIM_HOUR] = strtab_get(t, hour, strlen(hour));
     p->protocol = span_intern(t, f[K_PROTOCOL]);
@@ -217,7 +217,7 @@ static int on_end(scan_t *s, const span_t *f, const char *id, char *err, size_t 
         }
         int64_t at = span_int(f[K_ATTEMPTS]);
         e.attempts = at > 0 ? at : 1;
-        int pass = s->o.where ? where_test(s->o.where, &e, err, errlen) : 1;
+        int pass = s->o.where ? jqwhere_test_new(s->o.where, where_row(&e), err, errlen) : 1;
         if (pass < 0) rc = -2;
         else if (pass && agg_add(s->a, &e)) { snprintf(err, errlen, "out of memory"); rc = -1; }
     }
@@ -283,7 +283,7 @@ int scan_report_open(scan_t *s)
             if (!p->counted) continue;
             exch_t e;
             exch_of(s, p, &e);
-            if (s->o.where && where_test(s->o.where, &e, err, sizeof err) != 1) continue;
+            if (s->o.where && jqwhere_test_new(s->o.where, where_row(&e), err, sizeof err) != 1) continue;
             if (agg_incomplete(s->a, &e)) return -1;
         }
     return 0;

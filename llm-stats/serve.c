@@ -9,17 +9,13 @@
 #include "stats.h"
 #include "clock.h"
 #include "err.h"
-#include <errno.h>
+#include "listen.h"
 #include <microhttpd.h>
-#include <netdb.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 
 int serve_run(const cfg_t *c, const char *listen, const enum dim *by, int nby);
 
@@ -96,7 +92,7 @@ static char *compute(server_t *sv, const char *since, const char *until, const c
                      const char *bys, unsigned *status, char *err, size_t errlen)
 {
     const cfg_t *c = sv->c;
-    tz_t tz = c->tz;                          /* a copy: its hour cache is ours */
+    zone_t tz = c->tz;                          /* a copy: its hour cache is ours */
     enum dim by[DIM_N];
     int nby = sv->nby;
     memcpy(by, sv->by, sizeof by);
@@ -107,12 +103,12 @@ static char *compute(server_t *sv, const char *since, const char *until, const c
     }
     int64_t now = clock_wall_us(), s_us = INT64_MIN, u_us = INT64_MAX;
     if (date && (since || until)) { snprintf(err, errlen, "date goes alone, without since or until"); return NULL; }
-    if (date && (strlen(date) != 10 || tz_parse_time(&tz, date, 0, now, &s_us) || tz_parse_time(&tz, date, 1, now, &u_us))) {
+    if (date && (strlen(date) != 10 || zone_parse_time(&tz, date, 0, now, &s_us) || zone_parse_time(&tz, date, 1, now, &u_us))) {
         snprintf(err, errlen, "date: not a day (YYYY-MM-DD)");
         return NULL;
     }
-    if (since && tz_parse_time(&tz, since, 0, now, &s_us)) { snprintf(err, errlen, "since: not a day, a time or a duration"); return NULL; }
-    if (until && tz_parse_time(&tz, until, 1, now, &u_us)) { snprintf(err, errlen, "until: not a day, a time or a duration"); return NULL; }
+    if (since && zone_parse_time(&tz, since, 0, now, &s_us)) { snprintf(err, errlen, "since: not a day, a time or a duration"); return NULL; }
+    if (until && zone_parse_time(&tz, until, 1, now, &u_us)) { snprintf(err, errlen, "until: not a day, a time or a duration"); return NULL; }
 
     char key[1024];
     snprintf(key, sizeof key, "%s|%s|%s|%s", since ? since : "", until ? until : "", date ? date : "", bys ? bys : "");
@@ -185,42 +181,6 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
     return rc;
 }
 
-/* ADDR:PORT or [V6]:PORT, numeric; the bound address is logged */
-static int open_listener(const char *spec, char *err, size_t errlen)
-{
-    char host[256];
-    const char *colon = strrchr(spec, ':');
-    size_t hl = colon ? (size_t)(colon - spec) : 0;
-    if (!colon || hl == 0 || hl >= sizeof host || !colon[1]) {
-        snprintf(err, errlen, "bad listen address %s (want ADDR:PORT or [V6]:PORT)", spec);
-        return -1;
-    }
-    memcpy(host, spec, hl);
-    host[hl] = 0;
-    if (host[0] == '[' && host[hl - 1] == ']') { memmove(host, host + 1, hl - 2); host[hl - 2] = 0; }
-    struct addrinfo hints = { .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE, .ai_socktype = SOCK_STREAM }, *ai;
-    if (getaddrinfo(host, colon + 1, &hints, &ai)) {
-        snprintf(err, errlen, "bad listen address %s (want ADDR:PORT or [V6]:PORT)", spec);
-        return -1;
-    }
-    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
-    if (fd >= 0) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) || listen(fd, 64)) {
-        snprintf(err, errlen, "unable to listen on %s: %s", spec, strerror(errno));
-        if (fd >= 0) close(fd);
-        freeaddrinfo(ai);
-        return -1;
-    }
-    freeaddrinfo(ai);
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    char h[INET6_ADDRSTRLEN], p[16];
-    if (!getsockname(fd, (struct sockaddr *)&ss, &sl) &&
-        !getnameinfo((struct sockaddr *)&ss, sl, h, sizeof h, p, sizeof p, NI_NUMERICHOST | NI_NUMERICSERV))
-        fprintf(stderr, ss.ss_family == AF_INET6 ? PROG ": listening on [%s]:%s\n" : PROG ": listening on %s:%s\n", h, p);
-    return fd;
-}
-
 int serve_run(const cfg_t *c, const char *listen, const enum dim *by, int nby)
 {
     char err[ERRBUF_SIZE];
@@ -229,8 +189,10 @@ int serve_run(const cfg_t *c, const char *listen, const enum dim *by, int nby)
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);      /* before MHD's thread exists */
-    int fd = open_listener(listen, err, sizeof err);
+    int fd = listen_open(listen, 64, err, sizeof err);
     if (fd < 0) { fprintf(stderr, PROG ": fatal: %s\n", err); return EXIT_TEMP; }
+    char addr[LISTEN_ADDR_LEN];
+    if (listen_format(fd, addr, sizeof addr) == 0) fprintf(stderr, PROG ": listening on %s\n", addr);
     server_t sv = { .c = c, .by = by, .nby = nby };
     struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, handler, &sv,
                                             MHD_OPTION_LISTEN_SOCKET, fd,

@@ -1,11 +1,11 @@
 /* stats.h — llm-stats: the types shared by its rooms.
  *   strtab.c   interned strings (group keys compare by pointer)
- *   tz.c       --tz, --since/--until/--date, day and hour keys
+ *   tz.c       --tz day and hour keys (lib/tz.c), --since/--until/--date
  *   prices.c   the price table (prices.yaml built in, --prices FILE)
  *   figures.c  the figures of one group: counts, tokens, cost, histograms
  *   agg.c      views (one grouping each) and their groups
  *   scan.c     capture lines → exchanges (request + response + end merged)
- *   where.c    --where: a jq filter over the merged exchange
+ *   where.c    the merged exchange as --where (lib/jqwhere.c) sees it
  *   input.c    files, directories, days, stdin, --follow
  *   report.c   the JSON document (--json, the served API)
  *   table.c    the aligned table and CSV;  prom.c  Prometheus text
@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <jansson.h>
 #include "histo.h"
+#include "jqwhere.h"
+#include "tz.h"
 
 #define PROG "llm-stats"
 
@@ -43,25 +45,21 @@ extern const char *const dim_names[DIM_N];
 /* "model,user" → dims; count, or -1 (err names the bad word). */
 int dims_parse(const char *s, enum dim *dims, char *err, size_t errlen);
 
-/* ---- tz.c */
+/* ---- tz.c: the --tz zone (lib/tz.c) with the keys of the last hour seen */
 typedef struct {
-    int fixed;          /* 1: a fixed offset, else the TZ database via localtime_r */
-    int offset_s;       /* fixed offset east of UTC, seconds */
-    char name[64];      /* as given ("UTC" by default) */
-    /* cache of the last hour seen */
+    tz_t tz;
+    const char *name;   /* as given ("UTC" by default) */
     int64_t hour_start, hour_end;
     char day[11], hour[16];
-} tz_t;
+} zone_t;
 /* "UTC", "+05:30", "-08:00", or a zone name ("Europe/Paris"). 0 or -1. */
-int tz_set(tz_t *tz, const char *name, char *err, size_t errlen);
+int zone_set(zone_t *z, const char *name, char *err, size_t errlen);
 /* Day "YYYY-MM-DD" and hour "YYYY-MM-DDTHH" (local) of an instant;
- * pointers into tz, valid until the next call. */
-void tz_keys(tz_t *tz, int64_t us, const char **day, const char **hour);
-/* Local midnight starting day "YYYY-MM-DD" → µs; -1 if not a date. */
-int tz_day_start(tz_t *tz, const char *s, int64_t *us);
+ * pointers into z, valid until the next call. */
+void zone_keys(zone_t *z, int64_t us, const char **day, const char **hour);
 /* A --since/--until value: a date (start of the day; with end=1 the end
  * of the day), an RFC 3339 time, or a duration ("90m", "7d") before now. */
-int tz_parse_time(tz_t *tz, const char *s, int end, int64_t now_us, int64_t *us);
+int zone_parse_time(const zone_t *z, const char *s, int end, int64_t now_us, int64_t *us);
 
 /* ---- prices.c */
 typedef struct {
@@ -152,12 +150,9 @@ int agg_incomplete(agg_t *a, const exch_t *e);                 /* one still open
 /* The groups of view v sorted by their keys (malloc'd array, caller frees). */
 group_t **agg_sorted(const view_t *v, size_t *n);
 
-/* ---- where.c: NULL filter = everything passes */
-typedef struct where where_t;
-where_t *where_compile(const char *prog, char *err, size_t errlen);
-void where_free(where_t *w);
-/* 1 if the exchange passes, 0 if not, -1 on a jq error (err). */
-int where_test(where_t *w, const exch_t *e, char *err, size_t errlen);
+/* ---- where.c: the exchange as --where (lib/jqwhere; NULL filter =
+ * everything passes) sees it; a new object, NULL when memory is short */
+json_t *where_row(const exch_t *e);
 
 /* ---- fields.c: members of a JSON object, found without parsing it */
 typedef struct { const char *p; size_t n; } span_t;   /* raw value bytes; p NULL: absent */
@@ -173,8 +168,8 @@ int span_eq(span_t s, const char *lit);           /* raw bytes equal */
 typedef struct scan scan_t;
 typedef struct {
     int64_t since_us, until_us;     /* the requests counted: [since, until) */
-    tz_t *tz;
-    where_t *where;
+    zone_t *tz;
+    jqwhere_t *where;
     size_t max_open;                /* open exchanges kept at most */
 } scan_opts_t;
 scan_t *scan_new(agg_t *a, const scan_opts_t *o);
@@ -200,8 +195,8 @@ typedef struct {
     size_t max_line;
     int strict;
     size_t max_open;
-    tz_t tz;
-    where_t *where;
+    zone_t tz;
+    jqwhere_t *where;
     prices_t prices;
 } cfg_t;
 typedef struct { char *path; int completion; } src_t;

@@ -1,104 +1,42 @@
-/* tz.c — the time zone of the day and hour keys (--tz), and the instants
- * of --since, --until and --date. UTC unless told otherwise. */
+/* tz.c — the day and hour keys of --tz (the zone itself is lib/tz.c), and
+ * the instants of --since, --until and --date. UTC unless told otherwise. */
 #include "stats.h"
 #include "clock.h"
 #include "config.h"
-#include "files.h"
-#include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
-#include <time.h>
-#include <unistd.h>
 
-int tz_set(tz_t *tz, const char *name, char *err, size_t errlen)
+int zone_set(zone_t *z, const char *name, char *err, size_t errlen)
 {
-    memset(tz, 0, sizeof *tz);
-    tz->hour_end = INT64_MIN;
-    if (!name || !*name) name = "UTC";
-    if (strlen(name) >= sizeof tz->name) { snprintf(err, errlen, "time zone too long"); return -1; }
-    strcpy(tz->name, name);
-    tz->fixed = 1;
-    if (!strcmp(name, "UTC") || !strcmp(name, "Z")) return 0;
-    int h, m, n = 0;
-    if ((name[0] == '+' || name[0] == '-') && sscanf(name + 1, "%2d:%2d%n", &h, &m, &n) == 2 &&
-        n == 5 && !name[6] && h <= 23 && m <= 59) {
-        tz->offset_s = (name[0] == '-' ? -1 : 1) * (h * 3600 + m * 60);
-        return 0;
-    }
-    /* a zone of the TZ database: glibc falls back to UTC silently for an
-     * unknown name, so look for its file first */
-    char path[512];
-    const char *dir = getenv("TZDIR");
-    snprintf(path, sizeof path, "%s/%s", dir && *dir ? dir : "/usr/share/zoneinfo", name);
-    if (strstr(name, "..") || access(path, R_OK)) {
-        snprintf(err, errlen, "unknown time zone: %s", name);
-        return -1;
-    }
-    if (setenv("TZ", name, 1)) { snprintf(err, errlen, "setenv: out of memory"); return -1; }
-    tzset();
-    tz->fixed = 0;
-    return 0;
+    memset(z, 0, sizeof *z);
+    z->hour_end = INT64_MIN;
+    z->name = name && *name ? name : "UTC";
+    return tz_setup(&z->tz, z->name, err, errlen);
 }
 
-/* broken-down local time of t (seconds) */
-static void local(const tz_t *tz, time_t t, struct tm *tm)
+void zone_keys(zone_t *z, int64_t us, const char **day, const char **hour)
 {
-    if (tz->fixed) {
-        time_t l = t + tz->offset_s;
-        gmtime_r(&l, tm);
-    } else {
-        localtime_r(&t, tm);
-    }
-}
-
-void tz_keys(tz_t *tz, int64_t us, const char **day, const char **hour)
-{
-    if (us < tz->hour_start || us >= tz->hour_end) {
-        time_t t = (time_t)(us >= 0 ? us / 1000000 : (us - 999999) / 1000000);
+    if (us < z->hour_start || us >= z->hour_end) {
         struct tm tm;
-        local(tz, t, &tm);
-        day_format((day_t){ tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday }, tz->day);
-        snprintf(tz->hour, sizeof tz->hour, "%.10sT%02u", tz->day, (unsigned)tm.tm_hour % 24u);
-        tz->hour_start = ((int64_t)t - tm.tm_min * 60 - tm.tm_sec) * 1000000;
-        tz->hour_end = tz->hour_start + 3600 * (int64_t)1000000;
+        tz_local(&z->tz, us, &tm);
+        int64_t t = us >= 0 ? us / 1000000 : (us - 999999) / 1000000;
+        day_format((day_t){ tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday }, z->day);
+        snprintf(z->hour, sizeof z->hour, "%.10sT%02u", z->day, (unsigned)tm.tm_hour % 24u);
+        z->hour_start = (t - tm.tm_min * 60 - tm.tm_sec) * 1000000;
+        z->hour_end = z->hour_start + 3600 * (int64_t)1000000;
     }
-    *day = tz->day;
-    *hour = tz->hour;
+    *day = z->day;
+    *hour = z->hour;
 }
 
-int tz_day_start(tz_t *tz, const char *s, int64_t *us)
+int zone_parse_time(const zone_t *z, const char *s, int end, int64_t now_us, int64_t *us)
 {
     day_t d;
-    if (strlen(s) != 10 || day_parse(s, &d) != 0) return -1;
-    struct tm tm = { .tm_year = d.y - 1900, .tm_mon = d.m - 1, .tm_mday = d.d, .tm_isdst = -1 };
-    time_t t;
-    if (tz->fixed) {
-        t = timegm(&tm) - tz->offset_s;
-    } else {
-        t = mktime(&tm);
-        if (t == (time_t)-1) return -1;
-    }
-    *us = (int64_t)t * 1000000;
-    return 0;
-}
-
-int tz_parse_time(tz_t *tz, const char *s, int end, int64_t now_us, int64_t *us)
-{
-    if (tz_day_start(tz, s, us) == 0) {
-        if (end) {
-            day_t d;
-            day_parse(s, &d);
-            char next[11];
-            day_format(day_add(d, 1), next);
-            return tz_day_start(tz, next, us);
-        }
-        return 0;
-    }
+    if (strlen(s) == 10 && day_parse(s, &d) == 0)
+        return tz_day_bounds(&z->tz, d, end ? NULL : us, end ? us : NULL);
     if (strchr(s, 'T') || strchr(s, 't') || strchr(s, ' '))
         return clock_parse_rfc3339(s, us);
-    json_t *j = json_string(s);
-    long long ms = j ? config_parse_duration_ms(j) : -1;
-    json_decref(j);
+    long long ms = config_duration_ms_str(s);
     if (ms < 0) return -1;
     *us = now_us - ms * 1000;
     return 0;

@@ -13,7 +13,6 @@
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <systemd/sd-daemon.h>
-#include <jansson.h>
 #include "tee.h"
 #include "clock.h"
 #include "config.h"
@@ -75,18 +74,14 @@ static void fatal(int code, const char *fmt, const char *a, const char *b)
 
 static long long flag_size(const char *name, const char *v, int zero_ok)
 {
-    json_t *j = json_string(v);
-    long long n = config_parse_size(j);
-    json_decref(j);
+    long long n = config_size_str(v);
     if (n < 0 || (n == 0 && !zero_ok)) fatal(EXIT_USAGE, "%s: bad size '%s'", name, v);
     return n;
 }
 
 static long flag_ms(const char *name, const char *v)
 {
-    json_t *j = json_string(v);
-    long long n = config_parse_duration_ms(j);
-    json_decref(j);
+    long long n = config_duration_ms_str(v);
     if (n < 0) fatal(EXIT_USAGE, "%s: bad duration '%s'", name, v);
     return (long)n;
 }

@@ -8,6 +8,7 @@
 #include "buf.h"
 #include "crypt.h"
 #include "files.h"
+#include "tz.h"
 
 enum fsync_mode { FS_ALWAYS, FS_INTERVAL, FS_NEVER };
 enum compress_kind { COMP_NONE, COMP_ZSTD, COMP_GZIP };
@@ -70,8 +71,8 @@ typedef struct tee {
     conn_t *conns; size_t nconns;
     dayfile_t *files; size_t nfiles;
     crypt_keys_t *keys;
-    /* day of a timestamp */
-    int utc;
+    /* day of a timestamp: the --tz zone, the bounds of the last day seen */
+    tz_t zone;
     int64_t day_lo, day_hi; day_t day_cached;
     /* copy to stdout */
     buf_t copy_wait;          /* accepted this turn, copied once on disk */
@@ -96,7 +97,7 @@ extern const char *progname;
 void tee_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void tee_warn_limited(tee_t *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* day.c: the calendar day of a time, in UTC or the --tz zone */
+/* day.c: the calendar day of a time, in UTC or the --tz zone (lib/tz.c) */
 int day_setup(tee_t *t, const char *tz, char *err, size_t errlen);
 day_t day_of(tee_t *t, int64_t wall_us);
 

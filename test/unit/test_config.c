@@ -1,7 +1,7 @@
 /* test_config.c — unit tests for lib/config.c: scalar types, lines of
  * values, ${ENV} interpolation and its errors, duplicate keys, YAML
  * syntax errors with lines, anchors/aliases/merge keys, files, and the
- * size and duration parsers. */
+ * size and duration parsers (JSON values and flag strings). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -416,11 +416,14 @@ static void test_small_error_buffer(void **state)
 
 /* ---- sizes and durations ---- */
 
+/* the JSON string's value; the C string form must agree */
 static long long size_of_str(const char *s)
 {
     json_t *j = json_string(s);
     long long v = config_parse_size(j);
     json_decref(j);
+    if (config_size_str(s) != v)
+        fail_msg("size \"%s\": config_size_str %lld, config_parse_size %lld", s, config_size_str(s), v);
     return v;
 }
 
@@ -429,7 +432,28 @@ static long long ms_of_str(const char *s)
     json_t *j = json_string(s);
     long long v = config_parse_duration_ms(j);
     json_decref(j);
+    if (config_duration_ms_str(s) != v)
+        fail_msg("duration \"%s\": config_duration_ms_str %lld, config_parse_duration_ms %lld", s,
+                 config_duration_ms_str(s), v);
     return v;
+}
+
+/* the string forms on their own: flag values (-1: refused) */
+static void test_string_forms(void **state)
+{
+    (void)state;
+    static const struct { const char *s; long long size, ms; } v[] = {
+        { "16MiB", 16777216, -1 }, { "0", 0, 0 }, { "1.5K", 1536, -1 }, { "1.5", -1, 1500 },
+        { "250ms", -1, 250 }, { "1h30m", -1, 5400000 }, { "1.5s", -1, 1500 }, { "10", 10, 10000 },
+        { "10 s", -1, 10000 }, { "5x", -1, -1 }, { "1m 5", -1, -1 }, { "\xff", -1, -1 }, { "", -1, -1 },
+    };
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        if (config_size_str(v[i].s) != v[i].size || config_duration_ms_str(v[i].s) != v[i].ms)
+            fail_msg("\"%s\": size %lld, duration %lld ms; want %lld, %lld", v[i].s, config_size_str(v[i].s),
+                     config_duration_ms_str(v[i].s), v[i].size, v[i].ms);
+    }
+    assert_int_equal(config_size_str(NULL), -1);
+    assert_int_equal(config_duration_ms_str(NULL), -1);
 }
 
 static void test_sizes(void **state)
@@ -542,6 +566,7 @@ int main(void)
         cmocka_unit_test(test_sizes),
         cmocka_unit_test(test_sizes_from_yaml),
         cmocka_unit_test(test_durations),
+        cmocka_unit_test(test_string_forms),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

@@ -1,22 +1,21 @@
-/* where.c — --where 'JQ': a jq program compiled once (jq_init,
- * jq_compile), run over each exchanges row (row.c) with jq_start and
- * jq_next; the exchange passes when the first output is neither false nor
- * null (no output: it does not pass). */
-#include "export.h"
+/* jqwhere.c — a jq filter over JSON rows (see jqwhere.h): jq_init and
+ * jq_compile once, then jq_start and jq_next on each row. */
+#include "jqwhere.h"
 
 #include <jq.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
-struct where {
+struct jqwhere {
     jq_state *jq;
-    char msg[256];
+    const char *label;       /* "" for none */
+    const char *sep;         /* ": " after a label, else "" */
+    char msg[256];           /* the last message of jq's error callback */
 };
 
 static void on_error(void *data, jv msg)
 {
-    struct where *w = data;
+    struct jqwhere *w = data;
     if (jv_get_kind(msg) == JV_KIND_STRING)
         snprintf(w->msg, sizeof w->msg, "%s", jv_string_value(msg));
     else if (!w->msg[0])
@@ -24,24 +23,26 @@ static void on_error(void *data, jv msg)
     jv_free(msg);
 }
 
-where_t *where_compile(const char *prog, char *err, size_t errlen)
+jqwhere_t *jqwhere_compile(const char *prog, const char *label, char *err, size_t errlen)
 {
-    where_t *w = calloc(1, sizeof *w);
+    jqwhere_t *w = calloc(1, sizeof *w);
     if (!w || !(w->jq = jq_init())) {
         free(w);
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
+    w->label = label ? label : "";
+    w->sep = label ? ": " : "";
     jq_set_error_cb(w->jq, on_error, w);
     if (!jq_compile(w->jq, prog)) {
-        snprintf(err, errlen, "--where: %s", w->msg[0] ? w->msg : "does not compile");
-        where_free(w);
+        snprintf(err, errlen, "%s%s%s", w->label, w->sep, w->msg[0] ? w->msg : "does not compile");
+        jqwhere_free(w);
         return NULL;
     }
     return w;
 }
 
-void where_free(where_t *w)
+void jqwhere_free(jqwhere_t *w)
 {
     if (!w)
         return;
@@ -84,8 +85,12 @@ static jv to_jv(const json_t *j)
     }
 }
 
-int where_test(where_t *w, const json_t *row, char *err, size_t errlen)
+int jqwhere_test(jqwhere_t *w, const json_t *row, char *err, size_t errlen)
 {
+    if (!row) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
     w->msg[0] = 0;
     jq_start(w->jq, to_jv(row), 0);
     jv r = jq_next(w->jq);
@@ -95,11 +100,20 @@ int where_test(where_t *w, const json_t *row, char *err, size_t errlen)
         pass = k != JV_KIND_FALSE && k != JV_KIND_NULL;
     } else if (jv_invalid_has_msg(jv_copy(r))) {
         jv m = jv_invalid_get_msg(jv_copy(r));
-        snprintf(err, errlen, "--where: %s", jv_get_kind(m) == JV_KIND_STRING ? jv_string_value(m) : "jq error");
+        snprintf(err, errlen, "%s%s%s", w->label, w->sep,
+                 jv_get_kind(m) == JV_KIND_STRING ? jv_string_value(m) : "jq error");
         jv_free(m);
         pass = -1;
-    } else
-        pass = 0;
+    } else {
+        pass = 0;                    /* no output (empty) */
+    }
     jv_free(r);
+    return pass;
+}
+
+int jqwhere_test_new(jqwhere_t *w, json_t *row, char *err, size_t errlen)
+{
+    int pass = jqwhere_test(w, row, err, errlen);
+    json_decref(row);
     return pass;
 }

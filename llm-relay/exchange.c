@@ -192,6 +192,7 @@ void ex_emit_client_chunk(exchange_t *ex, const char *p, size_t n)
 static void emit_chunk_side(exchange_t *ex, const char *p, size_t n, int sse, const char *name,
                             size_t name_len, int withheld, int truncated, const char *side)
 {
+    if (sink_none(ex->r->sink)) { ex->seq++; return; }
     if (ex->capture_truncated) return;
     if (ex->captured_bytes + n > ex->conf->capture_max_body) { ex->capture_truncated = 1; return; }
     ex->captured_bytes += n;
@@ -317,6 +318,7 @@ static void write_request_event(exchange_t *ex, const char *path, const char *qu
         }
     }
     (void)query;
+    if (sink_none(ex->r->sink)) goto written;
     jw_t w;
     jw_event(&w, ex, "request", ex->t0_wall);
     jw_str(&w, "method", ex->method ? ex->method : "");
@@ -369,6 +371,7 @@ static void write_request_event(exchange_t *ex, const char *path, const char *qu
         jw_bytes(&w, "upstream_body", "upstream_body_encoding", ex->up_body, ul);
     }
     jw_emit(ex, &w);
+written:
     ex->request_written = 1;
     feedback_seen(ex->r, ex->id);
     ex_activate(ex);
@@ -502,12 +505,14 @@ void ex_on_headers(exchange_t *ex)
         if (!strcasecmp(h->name, "transfer-encoding")) ex->content_length = -1;
     }
     jw_t w;
+    if (sink_none(ex->r->sink)) goto sent;
     jw_event(&w, ex, "response", clock_wall_us());
     jw_int(&w, "status", ex->status);
     jw_headers(&w, "headers", ex->rh, ex->nrh);
     jw_int(&w, "t_us", ex_now_us(ex));
     jw_str(&w, "source", "upstream");
     jw_emit(ex, &w);
+sent:
     if (ex->tr) xlate_on_headers(ex);
     if (!ex->tr_whole) server_resume(ex);   /* a translated whole body waits for its end */
 }
@@ -729,6 +734,7 @@ void ex_finish(exchange_t *ex, enum outcome o, const char *err)
     int status = ex->relay_status ? ex->relay_status : ex->tr_whole && ex->tr_status ? ex->tr_status : ex->status;
     int64_t total = ex_now_us(ex);
     jw_t w;
+    if (sink_none(ex->r->sink)) goto ended;
     jw_event(&w, ex, "end", clock_wall_us());
     jw_str(&w, "outcome", ex_outcome_name(o));
     if (status) jw_int(&w, "status", status); else jw_null(&w, "status");
@@ -774,6 +780,7 @@ void ex_finish(exchange_t *ex, enum outcome o, const char *err)
     if (ex->capture_truncated) jw_bool(&w, "capture_truncated", 1);
     if (ex->dropped) jw_int(&w, "capture_dropped", (long long)ex->dropped);
     jw_emit(ex, &w);
+ended:
     metrics_request_done(ex->r->m, ex->route ? ex->route->name : "", status, o, ex->body_seen,
                          ex->bytes_out, ex->stream, total);
     deactivate(ex);

@@ -191,6 +191,7 @@ typedef struct relay {
     int trim_pending; int64_t last_trim_mono;
     int64_t next_sweep_mono;
     struct metrics *m;
+    CURL *idle_easy[256]; size_t nidle_easy;   /* reset handles for reuse */
     conn_t *conns; size_t nconns;
     struct ipcount *ipc; size_t ipc_cap;
     uint64_t closed_slow, refused_limit;
@@ -312,7 +313,8 @@ struct sink *sink_open(const char *spec, size_t queue_max, int drop, char *err, 
  * $STATE_DIRECTORY, else $TMPDIR, else /tmp) */
 struct sink *sink_open_spool(const char *spec, size_t queue_max, int drop, const char *spool_dir,
                              char *err, size_t errlen);
-unsigned sink_generation(const struct sink *s);  /* changes when its fd is replaced */
+unsigned sink_generation(const struct sink *s);
+int sink_none(const struct sink *s);        /* --capture none: events are not even built */  /* changes when its fd is replaced */
 void sink_close(struct sink *s);
 int sink_put(struct sink *s, const char *line, size_t len); /* 0 queued, 1 dropped */
 int sink_flush(struct sink *s);   /* -1 when the sink died */

@@ -400,3 +400,5 @@ int sink_drain(struct sink *s, int timeout_ms)
 }
 
 unsigned sink_generation(const struct sink *s) { return s->gen; }
+
+int sink_none(const struct sink *s) { return s->kind == SINK_NONE; }

@@ -55,12 +55,14 @@ int upstream_init(relay_t *r)
     curl_multi_setopt(r->multi, CURLMOPT_TIMERDATA, r);
     curl_multi_setopt(r->multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
     curl_multi_setopt(r->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 0L);
-    curl_multi_setopt(r->multi, CURLMOPT_MAXCONNECTS, 1024L);
+    /* idle upstream connections kept for reuse; more come and go under load */
+    curl_multi_setopt(r->multi, CURLMOPT_MAXCONNECTS, 128L);
     return 0;
 }
 
 void upstream_cleanup(relay_t *r)
 {
+    while (r->nidle_easy) curl_easy_cleanup(r->idle_easy[--r->nidle_easy]);
     if (r->multi) curl_multi_cleanup(r->multi);
     r->multi = NULL;
     curl_global_cleanup();
@@ -199,7 +201,7 @@ int upstream_start(exchange_t *ex, char *err, size_t errlen)
 {
     relay_t *r = ex->r;
     const char *url = ex->up_url;
-    CURL *e = curl_easy_init();
+    CURL *e = r->nidle_easy ? r->idle_easy[--r->nidle_easy] : curl_easy_init();
     if (!e) { snprintf(err, errlen, "out of memory"); return -1; }
     ex->up_headers = build_headers(ex);
     curl_easy_setopt(e, CURLOPT_URL, url);
@@ -252,11 +254,21 @@ int upstream_start(exchange_t *ex, char *err, size_t errlen)
     return 0;
 }
 
+/* Finished handles are kept (reset) for the next transfers: no allocation
+ * and zeroing of a fresh handle per request. */
+#define IDLE_EASY_MAX 256
+
 static void release(exchange_t *ex)
 {
+    relay_t *r = ex->r;
     if (ex->easy) {
-        curl_multi_remove_handle(ex->r->multi, ex->easy);
-        curl_easy_cleanup(ex->easy);
+        curl_multi_remove_handle(r->multi, ex->easy);
+        if (r->nidle_easy < IDLE_EASY_MAX) {
+            curl_easy_reset(ex->easy);
+            r->idle_easy[r->nidle_easy++] = ex->easy;
+        } else {
+            curl_easy_cleanup(ex->easy);
+        }
         ex->easy = NULL;
     }
     curl_slist_free_all(ex->up_headers);

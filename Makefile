@@ -95,7 +95,7 @@ deps:
 	@sh bin/pllm-deps
 
 test check: deps
-	$(MAKE) all unit
+	$(MAKE) all unit $(BENCH_MOCK)
 	BUILD=$(BUILD) sh test/run
 
 run: deps

@@ -2,8 +2,8 @@
 # measurements other issues ask of their programs, each skipped with a note
 # until its program is built. Each leaves one point {"kind":"hook"}:
 #   tee        llm-tee MB/s against `cat > file` on a generated capture day
-#   stats      llm-stats against a jq reduction of the same day
-#   export     llm-export against a jq filter of the same day
+#   stats      llm-stats --by model,user against jq counting and summing tokens by model and user
+#   export     llm-export --format openai-sft against jq -c . (issue 5's yardstick)
 #   translated the relay translating Anthropic clients to an OpenAI upstream,
 #              against the same relay untranslated
 # The capture day (BENCH_DAY_SIZE, default 1G) is made by `bench-mock gen`
@@ -57,24 +57,34 @@ else
 fi
 
 # ---- issues 9 and 5: llm-stats and llm-export against jq ----
-jq_stats='reduce (inputs | select(.event == "end")) as $e ({};
-    .[$e.outcome] |= ((. // {n: 0, tokens: 0}) | .n += 1 | .tokens += ($e.usage.output_tokens // 0)))'
-jq_export='select(.event == "request" or .event == "end") | {id, event, model, usage}'
+jq_stats='reduce (inputs | select(.event == "request" or .event == "end")) as $e ({r: {}, s: {}};
+    if $e.event == "request" then
+        .r[$e.id] = [($e.model // "?"), (($e.body | try fromjson catch {}) | (.user // .metadata.user_id // "") | tostring)]
+    else
+        (.r[$e.id] // ["?", ""]) as $k | del(.r[$e.id]) |
+        .s[$k[0] + " " + $k[1]] |= ((. // {n: 0, tin: 0, tout: 0}) | .n += 1
+            | .tin += ($e.usage.input_tokens // 0) | .tout += ($e.usage.output_tokens // 0))
+    end) | .s'
+jq_export='.'
 reader_hook() {   # NAME PROG JQ-FLAGS JQ-PROGRAM EXTRA-ARGS
     if [ ! -x "$2" ]; then hook "$1" skipped "llm-$1 is not built yet ($2)"; return; fi
     if [ -z "$day" ]; then hook "$1" skipped "no capture day could be generated"; return; fi
     say "hooks: llm-$1 against jq"
-    timed sh -c "taskset -c $LOAD '$2' $5 '$day' > '$tmp/$1.out' 2>'$tmp/$1.err'"; rc=$?; prog_ms=$elapsed
-    timed sh -c "taskset -c $LOAD jq $3 '$4' '$day' > '$tmp/$1.jq.out' 2>&1"; jq_ms=$elapsed
+    # peak RSS of each side from GNU time (%M, KiB)
+    timed sh -c "/usr/bin/time -f %M -o '$tmp/$1.rss' taskset -c $LOAD '$2' $5 '$day' > '$tmp/$1.out' 2>'$tmp/$1.err'"; rc=$?; prog_ms=$elapsed
+    # jq is stopped after BENCH_JQ_TIMEOUT s (default 240): its time is then a lower bound
+    timed sh -c "/usr/bin/time -f %M -o '$tmp/$1.jq.rss' timeout ${BENCH_JQ_TIMEOUT:-240} taskset -c $LOAD jq $3 '$4' '$day' > '$tmp/$1.jq.out' 2>&1"; jq_rc=$?; jq_ms=$elapsed
+    prog_rss=$(tail -1 "$tmp/$1.rss" 2>/dev/null | tr -dc 0-9); jq_rss=$(tail -1 "$tmp/$1.jq.rss" 2>/dev/null | tr -dc 0-9)
     hook "$1" "$([ $rc = 0 ] && echo ok || echo failed)" "llm-$1 $5 DAY against jq $3 '$(echo "$4" | tr -s ' \n' '  ')' DAY (both on CPU $LOAD)" \
         "$(jq -nc --argjson b "$daybytes" --argjson pm "$prog_ms" --argjson jm "$jq_ms" --argjson rc "$rc" \
+            --argjson pr "${prog_rss:-null}" --argjson jr "${jq_rss:-null}" --argjson jto "$([ "$jq_rc" = 124 ] && echo true || echo false)" \
             --arg err "$(head -c 300 "$tmp/$1.err")" --arg pmbs "$(mbs "$daybytes" "$prog_ms")" --arg jmbs "$(mbs "$daybytes" "$jq_ms")" \
             '{bytes:$b, prog_ms:$pm, prog_mb_s:($pmbs|tonumber), jq_ms:$jm, jq_mb_s:($jmbs|tonumber),
-              speedup_over_jq:(($jm / $pm * 100 | round) / 100), exit:$rc, stderr:$err}')"
+              speedup_over_jq:(($jm / $pm * 100 | round) / 100), prog_rss_kib:$pr, jq_rss_kib:$jr, jq_stopped:$jto, exit:$rc, stderr:$err}')"
     rm -f "$tmp/$1.out" "$tmp/$1.jq.out"
 }
-reader_hook stats "$STATS" -n "$jq_stats" "${BENCH_STATS_ARGS:---json}"
-reader_hook export "$EXPORT" -c "$jq_export" "${BENCH_EXPORT_ARGS:-}"
+reader_hook stats "$STATS" -n "$jq_stats" "${BENCH_STATS_ARGS:---json --by model,user}"
+reader_hook export "$EXPORT" -c "$jq_export" "${BENCH_EXPORT_ARGS:---format openai-sft --include-incomplete}"
 [ -n "$day" ] && rm -rf "$tmp/day"
 
 # ---- issue 6: the translated path ----

@@ -155,7 +155,7 @@ def mark: if . == true then "met" elif . == false then "**missed**" else "n/a" e
   (if .status != "ok" then "–"
    elif .name == "tee" then "llm-tee \(.data.tee_mb_s) MB/s, cat \(.data.cat_mb_s) MB/s (\(.data.ratio_to_cat)× cat); lines \(.data.lines_in) in, \(.data.lines_out) out"
    elif .name == "translated" then "concurrency 1: translated p50 \(.data.c1.translated.lat_us.p50) µs, p99 \(.data.c1.translated.lat_us.p99) µs against \(.data.c1.plain.lat_us.p50) µs, \(.data.c1.plain.lat_us.p99) µs; concurrency 64: translated ÷ plain req/s \(.data.c64.rps_ratio)× (\(.data.c64.translated.rps | round) against \(.data.c64.plain.rps | round))"
-   else "\(.data.prog_mb_s) MB/s against jq \(.data.jq_mb_s) MB/s (\(.data.speedup_over_jq)× jq)" end) +
+   else "\(.data.prog_mb_s) MB/s against jq \(.data.jq_mb_s) MB/s (\(if .data.jq_stopped then "≥ " else "" end)\(.data.speedup_over_jq)× jq\(if .data.jq_stopped then ": jq was stopped unfinished" else "" end)); peak RSS \(.data.prog_rss_kib // "?") KiB against jq \(.data.jq_rss_kib // "?") KiB" end) +
   " | \(.note | gsub("\\|"; "\\|")) |"),
 ""
 ] | join("\n")

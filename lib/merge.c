@@ -9,6 +9,7 @@
  * buffer; anything unusual (escapes in keys, invalid UTF-8, huge numbers,
  * deep nesting, bad syntax) is handed to json_loadb, which then decides. */
 #include "merge.h"
+#include "hash.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -43,12 +44,7 @@ struct merge {
 
 static uint64_t hash_id(const char *s)
 {
-    uint64_t h = 1469598103934665603ull;                 /* FNV-1a */
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ull;
-    }
-    return h ^ (h >> 29);
+    return hash_fnv1a(s, strlen(s));
 }
 
 merge_t *merge_new(const merge_opts_t *o, merge_cb cb, void *arg)

@@ -9,14 +9,13 @@
 #include <netinet/in.h>
 #include "relay.h"
 #include "clock.h"
+#include "hash.h"
 
 struct ipcount { unsigned char ip[16]; unsigned n; int used; };
 
 static size_t ip_hash(const unsigned char ip[16])
 {
-    uint64_t h = 1469598103934665603ull;
-    for (int i = 0; i < 16; i++) { h ^= ip[i]; h *= 1099511628211ull; }
-    return (size_t)h;
+    return (size_t)hash_fnv1a(ip, 16);
 }
 
 /* Find or make the slot of ip (open addressing, grows at 50%). */

@@ -249,18 +249,12 @@ static const char *path_end(const char *uri, char *path, size_t cap, const char 
     return path;
 }
 
-static int ends_with(const char *s, const char *suffix)
-{
-    size_t a = strlen(s), b = strlen(suffix);
-    return a >= b && !strcmp(s + a - b, suffix);
-}
-
 /* 1 when a request to this upstream path may get stream usage injected. */
 static int injectable(const exchange_t *ex, const upstream_t *up, const char *rest)
 {
     return UP_PROTO(up, ex->protocol) == PROTO_OPENAI && ex->protocol == PROTO_OPENAI &&
            up->inject_stream_usage && !strcmp(ex->method, "POST") &&
-           (ends_with(rest, "/chat/completions") || ends_with(rest, "/completions"));
+           (str_ends_with(rest, "/chat/completions") || str_ends_with(rest, "/completions"));
 }
 
 /* Ask an OpenAI-compatible stream for usage when the client did not. */

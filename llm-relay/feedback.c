@@ -13,6 +13,7 @@
 #include "relay.h"
 #include "capture.h"
 #include "clock.h"
+#include "hash.h"
 
 #define SEEN_CAP 65536               /* most recent exchange ids kept */
 
@@ -45,9 +46,7 @@ static int uuid_bytes(const char *s, unsigned char out[16])
 
 static size_t hash16(const unsigned char *k)
 {
-    uint64_t h = 1469598103934665603ull;
-    for (int i = 0; i < 16; i++) { h ^= k[i]; h *= 1099511628211ull; }
-    return (size_t)h;
+    return (size_t)hash_fnv1a(k, 16);
 }
 
 static void table_put(struct idset *s, size_t ring_index)

@@ -99,7 +99,7 @@ static void wait_for_sink(relay_t *r)
         int fd = sink_fd(r->sink);
         struct pollfd p[2] = { { .fd = fd, .events = POLLOUT }, { .fd = r->sig_watch.fd, .events = POLLIN } };
         if (fd >= 0) poll(p, 2, 200); else poll(p + 1, 1, 100);
-        if (r->sig_watch.fd >= 0 && ((fd >= 0 ? p[1].revents : p[1].revents) & POLLIN)) on_signal(r);
+        if (r->sig_watch.fd >= 0 && (p[1].revents & POLLIN)) on_signal(r);
         sink_flush(r->sink);
         if (r->draining && clock_mono_us() >= r->drain_deadline_mono) break;
     }

@@ -4,6 +4,7 @@
 #define LLM_RELAY_H
 #include <stdint.h>
 #include <stddef.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <jansson.h>
 #include <curl/curl.h>
@@ -216,6 +217,12 @@ const route_t *route_pick(const relay_conf_t *c, int protocol, const char *path,
 const route_t *route_pick_early(const relay_conf_t *c, int protocol, const char *path,
                                 const char **rest);
 char *route_upstream_url(const upstream_t *up, const char *rest, const char *query);
+
+static inline int str_ends_with(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && !strcmp(s + a - b, suffix);
+}
 
 /* headers.c */
 int hdr_push(hdr_t **v, size_t *n, size_t *cap, const char *name, size_t nlen,

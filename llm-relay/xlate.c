@@ -11,18 +11,12 @@
 #include "relay.h"
 #include "translate/translate.h"
 
-static int ends_with(const char *s, const char *suffix)
-{
-    size_t a = strlen(s), b = strlen(suffix);
-    return a >= b && !strcmp(s + a - b, suffix);
-}
-
 /* 1 when this request is a chat call in the client's protocol and the
  * upstream speaks the other one. */
 int xlate_wanted(const exchange_t *ex, const char *rest)
 {
     if (!ex->up || UP_PROTO(ex->up, ex->protocol) == ex->protocol || strcmp(ex->method, "POST") != 0) return 0;
-    return ex->protocol == PROTO_OPENAI ? ends_with(rest, "/chat/completions") : ends_with(rest, "/messages");
+    return ex->protocol == PROTO_OPENAI ? str_ends_with(rest, "/chat/completions") : str_ends_with(rest, "/messages");
 }
 
 /* Translate the body into ex->up_body; *rest becomes the upstream path.

@@ -3,12 +3,11 @@
  * and keep their hash, so the table grows without knowing them. */
 #include "stats.h"
 #include <stdlib.h>
+#include "hash.h"
 
 size_t hash_bytes(const void *p, size_t n)
 {
-    uint64_t h = 1469598103934665603ull;               /* FNV-1a */
-    for (size_t i = 0; i < n; i++) { h ^= ((const unsigned char *)p)[i]; h *= 1099511628211ull; }
-    return (size_t)(h ^ (h >> 29));
+    return (size_t)hash_fnv1a(p, n);
 }
 
 int htab_init(htab_t *h, size_t cap)

@@ -18,7 +18,13 @@ free_port() { echo $((20000 + RANDOM % 30000)); }
         --capture "$CAP" 2>"$BATS_TEST_TMPDIR/relay.log" &
     SSA_PID=$!
     sleep 0.3
-    for i in $(seq 1 40); do curl -sS "http://127.0.0.1:$port/health"; done | jq -r .pid | sort -u > "$BATS_TEST_TMPDIR/pids"
+    # which worker accepts is the kernel's choice: ask until both have answered
+    : > "$BATS_TEST_TMPDIR/seen"
+    for i in $(seq 1 500); do
+        curl -sS "http://127.0.0.1:$port/health" | jq -r .pid >> "$BATS_TEST_TMPDIR/seen"
+        [ "$(sort -u "$BATS_TEST_TMPDIR/seen" | wc -l)" -ge 2 ] && break
+    done
+    sort -u "$BATS_TEST_TMPDIR/seen" > "$BATS_TEST_TMPDIR/pids"
     [ "$(wc -l < "$BATS_TEST_TMPDIR/pids")" -eq 2 ]
     # the parent is the process systemd-socket-activate exec'd: SSA_PID itself
     [ "$(pgrep -P "$SSA_PID" | sort | tr '\n' ' ')" = "$(sort "$BATS_TEST_TMPDIR/pids" | tr '\n' ' ')" ]

@@ -57,6 +57,8 @@ validate_capture() {
 
 common_teardown() {
     stop_relay
+    # other servers a test started (BG_PIDS="pid …")
+    for p in ${BG_PIDS:-}; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
     if [ -n "${MOCK_PID:-}" ]; then kill "$MOCK_PID" 2>/dev/null || true; wait "$MOCK_PID" 2>/dev/null || true; fi
     if grep -q 'ERROR: AddressSanitizer\|runtime error:\|LeakSanitizer' "$BATS_TEST_TMPDIR/relay.log" 2>/dev/null; then
         cat "$BATS_TEST_TMPDIR/relay.log" >&2

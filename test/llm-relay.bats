@@ -406,10 +406,11 @@ YAML
     cd "$BATS_TEST_TMPDIR"
     openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 \
         -addext subjectAltName=IP:127.0.0.1 -keyout key.pem -out cert.pem 2>/dev/null
-    port=$((20000 + RANDOM % 20000))
-    openssl s_server -accept "127.0.0.1:$port" -cert cert.pem -key key.pem -www -quiet 2>/dev/null &
-    spid=$!
-    for i in $(seq 1 50); do curl -sk -o /dev/null "https://127.0.0.1:$port/" && break; sleep 0.1; done
+    python3 "$BATS_TEST_DIRNAME/tools/tls-server.py" cert.pem key.pem tls.port >/dev/null 2>tls.log &
+    BG_PIDS=$!
+    wait_for tls.port '[0-9]' || { cat tls.log; return 1; }
+    port=$(cat tls.port)
+    curl -sS --cacert cert.pem -o /dev/null "https://127.0.0.1:$port/v1/models"
     start_relay --upstream "https://127.0.0.1:$port"
     run curl -sS -w '\n%{http_code}' "$RELAY_URL/v1/models"
     assert_line --index 1 502
@@ -417,7 +418,7 @@ YAML
     printf 'upstreams:\n  tls: { url: "https://127.0.0.1:%s", ca_file: "%s/cert.pem" }\n' "$port" "$BATS_TEST_TMPDIR" > tls.yaml
     start_relay -c tls.yaml
     run curl -sS -o /dev/null -w '%{http_code}' "$RELAY_URL/v1/models"
-    kill "$spid" 2>/dev/null || true
+    [ "$output" = 200 ] || cat "$BATS_TEST_TMPDIR/relay.log"
     assert_output 200
 }
 

@@ -44,6 +44,26 @@ static int reserve(buf_t *b, size_t need)
     return 0;
 }
 
+int buf_reserve(buf_t *b, size_t n)
+{
+    if (n > buf_room(b) || b->len + n == (size_t)-1)
+        return -1;
+    size_t need = b->len + n;
+    if (b->off > 0 && b->off + need + 1 > b->size) {
+        memmove(b->data, b->data + b->off, b->len + 1);
+        b->off = 0;
+    }
+    if (need + 1 <= b->size)
+        return 0;
+    char *p = realloc(b->data, need + 1);   /* exactly: the caller knows the size */
+    if (!p)
+        return -1;
+    if (!b->data) p[0] = '\0';
+    b->data = p;
+    b->size = need + 1;
+    return 0;
+}
+
 int buf_append(buf_t *b, const void *p, size_t n)
 {
     if (n == 0)

@@ -20,10 +20,15 @@ void buf_free(buf_t *b);                 /* releases memory, keeps cap */
  * memory is short. */
 int buf_append(buf_t *b, const void *p, size_t n);
 int buf_append_str(buf_t *b, const char *s);
+/* Room for n more bytes, allocated exactly (a known size: no doubling);
+ * -1 past cap or when memory is short. */
+int buf_reserve(buf_t *b, size_t n);
 static inline const char *buf_ptr(const buf_t *b) { return b->data ? b->data + b->off : ""; }
 static inline size_t buf_len(const buf_t *b) { return b->len; }
 static inline size_t buf_room(const buf_t *b) { return (b->cap ? b->cap : (size_t)-1) - b->len; }
 void buf_consume(buf_t *b, size_t n);    /* drop n bytes from the front */
+/* Shorten to len bytes (len <= buf_len), the NUL kept after them. */
+static inline void buf_cut(buf_t *b, size_t len) { if (len <= b->len && b->data) { b->len = len; b->data[b->off + len] = 0; } }
 void buf_reset(buf_t *b);                /* len = 0, keeps memory */
 /* Release memory when empty and larger than keep bytes (idle trimming). */
 void buf_trim(buf_t *b, size_t keep);

@@ -1,4 +1,5 @@
 /* capture.c — building capture events, masking secrets, escaping bytes. */
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 #include <openssl/sha.h>
@@ -187,20 +188,50 @@ int capture_dump(const json_t *ev, buf_t *out)
     size_t before = buf_len(out);
     if (json_dump_callback(ev, dump_cb, out, JSON_COMPACT) < 0 ||
         buf_append(out, "\n", 1) < 0) {
-        out->len = before; /* never leave half a line */
+        buf_cut(out, before); /* never leave half a line */
         return -1;
     }
     return 0;
 }
 
+/* Eight bytes at once: nonzero when one of them is not plain printable
+ * ASCII that JSON takes as it is (a control, '"', '\\', or >= 0x80). */
+static inline uint64_t word_needs_care(uint64_t v)
+{
+    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+    uint64_t q = v ^ (ones * '"'), b = v ^ (ones * '\\');
+    return (v | ((v - ones * 0x20) & ~v) | ((q - ones) & ~q) | ((b - ones) & ~b)) & high;
+}
+
 int capture_escape(buf_t *out, const char *s, size_t n)
 {
     /* one pass: escape, and check UTF-8 on the way (no overlongs, no
-     * surrogates, nothing past U+10FFFF) */
+     * surrogates, nothing past U+10FFFF); plain runs are copied whole,
+     * escapes written in place, room reserved for what is left at once */
     static const char hex[] = "0123456789abcdef";
     size_t before = buf_len(out);
     const unsigned char *p = (const unsigned char *)s, *end = p + n, *run = p;
+    char *o = NULL, *olim = NULL;   /* write position in out, end of its room */
+#define ROOM(need) do { \
+        if (!o || (size_t)(olim - o) < (need)) { \
+            if (o) out->len = (size_t)(o - (out->data + out->off)); \
+            size_t want_ = (need) + (size_t)(end - p) + (size_t)(end - p) / 4 + 16; \
+            if (buf_reserve(out, want_) < 0 && buf_reserve(out, (need)) < 0) goto full; \
+            o = out->data + out->off + out->len; olim = out->data + out->size - 1; \
+        } } while (0)
     while (p < end) {
+        while (end - p >= 8) {
+            uint64_t v, m;
+            memcpy(&v, p, 8);
+            if ((m = word_needs_care(v))) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+                p += __builtin_ctzll(m) >> 3;   /* the lowest flag is exact (borrows only go up) */
+#endif
+                break;
+            }
+            p += 8;
+        }
+        if (p >= end) break;
         unsigned c = *p;
         if (c >= 0x80) {
             size_t k; unsigned min, cp;
@@ -218,30 +249,35 @@ int capture_escape(buf_t *out, const char *s, size_t n)
             continue;
         }
         if (c >= 0x20 && c != '"' && c != '\\') { p++; continue; }
-        if (p > run && buf_append(out, run, (size_t)(p - run)) < 0) goto full;
-        char e[6] = { '\\', 0, 0, 0, 0, 0 };
-        size_t el = 2;
-        switch (c) {
-        case '"': e[1] = '"'; break;
-        case '\\': e[1] = '\\'; break;
-        case '\n': e[1] = 'n'; break;
-        case '\r': e[1] = 'r'; break;
-        case '\t': e[1] = 't'; break;
-        case '\b': e[1] = 'b'; break;
-        case '\f': e[1] = 'f'; break;
-        default:
-            e[1] = 'u'; e[2] = '0'; e[3] = '0'; e[4] = hex[c >> 4]; e[5] = hex[c & 15]; el = 6;
-        }
-        if (buf_append(out, e, el) < 0) goto full;
+        /* the run before it, then the escape */
+        size_t rl = (size_t)(p - run);
+        char e2 = c == '"' ? '"' : c == '\\' ? '\\' : c == '\n' ? 'n' : c == '\r' ? 'r' :
+                  c == '\t' ? 't' : c == '\b' ? 'b' : c == '\f' ? 'f' : 0;
+        ROOM(rl + (e2 ? 2 : 6));
+        memcpy(o, run, rl);
+        o += rl;
+        *o++ = '\\';
+        if (e2) *o++ = e2;
+        else { *o++ = 'u'; *o++ = '0'; *o++ = '0'; *o++ = hex[c >> 4]; *o++ = hex[c & 15]; }
         p++;
         run = p;
     }
-    if (end > run && buf_append(out, run, (size_t)(end - run)) < 0) goto full;
+    if (end > run) {
+        size_t rl = (size_t)(end - run);
+        ROOM(rl);
+        memcpy(o, run, rl);
+        o += rl;
+    }
+    if (o) {
+        out->len = (size_t)(o - (out->data + out->off));
+        out->data[out->off + out->len] = 0;
+    }
     return 0;
+#undef ROOM
 invalid:
-    out->len = before;
+    buf_cut(out, before);
     return 1;
 full:
-    out->len = before;
+    buf_cut(out, before);
     return -1;
 }

@@ -167,7 +167,7 @@ int crypt_begin(crypt_writer_t *w, uint64_t off, int flags, buf_t *out)
     put64(hdr + 48, off);
     size_t at = buf_len(out);
     if (buf_append(out, hdr, sizeof hdr) < 0) return -1;
-    if (push_record(w, NULL, 0, hdr, sizeof hdr, TAG_MESSAGE, out) < 0) { out->len = at; return -1; }
+    if (push_record(w, NULL, 0, hdr, sizeof hdr, TAG_MESSAGE, out) < 0) { buf_cut(out, at); return -1; }
     w->active = 1;
     return 0;
 }
@@ -291,9 +291,9 @@ ssize_t crypt_reader_feed(crypt_reader_t *r, const char *in, size_t n, buf_t *ou
         unsigned char dummy[1];
         int rc = crypto_secretstream_xchacha20poly1305_pull(&r->st, m ? m : dummy, NULL, &tag,
                      u + used + 4, clen, r->need_first ? r->hdr : NULL, r->need_first ? CRYPT_HDR_LEN : 0);
-        if (rc != 0) { out->len = at; return fail(r, "authentication failed (damaged or tampered file, or wrong key)"); }
+        if (rc != 0) { buf_cut(out, at); return fail(r, "authentication failed (damaged or tampered file, or wrong key)"); }
         if (r->need_first) {
-            if (plen != 0 || tag != TAG_MESSAGE) { out->len = at; return fail(r, "bad first record of a session"); }
+            if (plen != 0 || tag != TAG_MESSAGE) { buf_cut(out, at); return fail(r, "bad first record of a session"); }
             r->need_first = 0;
         }
         used += 4 + clen; r->off += 4 + clen;

@@ -18,7 +18,7 @@ void jw_begin(jw_t *w, buf_t *b)
 int jw_end(jw_t *w)
 {
     put(w, "}\n", 2);
-    if (w->fail) { w->b->len = w->start; return -1; }
+    if (w->fail) { buf_cut(w->b, w->start); return -1; }
     return 0;
 }
 
@@ -55,10 +55,12 @@ void jw_str(jw_t *w, const char *key, const char *s)
 
 void jw_int(jw_t *w, const char *key, long long v)
 {
-    char num[32];
-    int n = snprintf(num, sizeof num, "%lld", v);
+    char num[24], *e = num + sizeof num, *d = e;   /* digits from the right: no printf per number */
+    unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+    do { *--d = (char)('0' + u % 10); u /= 10; } while (u);
+    if (v < 0) *--d = '-';
     jw_key(w, key);
-    put(w, num, (size_t)n);
+    put(w, d, (size_t)(e - d));
 }
 
 void jw_bool(jw_t *w, const char *key, int v)

@@ -144,22 +144,131 @@ static int apply_response(usage_t *u, const json_t *r)
     return apply_usage(u, json_object_get(r, "usage"));
 }
 
-/* The members usage needs, copied into a small document: parsing a whole
- * response (the answer's text, tool arguments, logprobs) just to read
- * these was a quarter of the relay's work per request. NULL when the body
- * is not one JSON object (the caller then parses it whole). */
-static char *reduce_body(const char *body, size_t len, size_t *outlen)
+/* ---- the fast path: read the members straight from the bytes ----
+ * Most bodies hold plain integers and strings without escapes; those are
+ * read from the spans jsonscan finds, with no parse tree. Anything else
+ * (a real number, a negative one, an escaped string, several choices)
+ * answers FAST_NO and the body is parsed by jansson, so both paths give
+ * the same result. */
+#define FAST_NO (-1)
+
+static const char *const body_keys[] = { "object", "model", "usage", "stop_reason", "status",
+                                         "incomplete_details", "choices" };
+enum { BK_OBJECT, BK_MODEL, BK_USAGE, BK_STOP, BK_STATUS, BK_INCOMPLETE, BK_CHOICES, NBK };
+
+/* A count: 1 set, 0 not a number (ignored, as count_of does), FAST_NO. */
+static int fast_count(jsonscan_span_t v, int64_t *dst)
 {
-    static const char *const keys[] = { "object", "model", "usage", "stop_reason", "status",
-                                        "incomplete_details", "choices" };
-    enum { NK = sizeof keys / sizeof *keys };
-    jsonscan_span_t sp[NK];
-    if (jsonscan_members(body, len, keys, sp, NK, NULL) != 0) return NULL;
+    if (!v.p) return 0;
+    if (v.p[0] == '-' || (v.p[0] >= '0' && v.p[0] <= '9')) {
+        if (v.n > 15) return FAST_NO;                   /* 2^53 has 16 digits: let jansson judge */
+        int64_t x = 0;
+        for (size_t i = 0; i < v.n; i++) {
+            if (v.p[i] < '0' || v.p[i] > '9') return FAST_NO;
+            x = x * 10 + (v.p[i] - '0');
+        }
+        *dst = x;
+        return 1;
+    }
+    return 0;
+}
+
+/* A string member's text into dst (as copy_str): 1 taken, 0 not a
+ * non-empty string, FAST_NO when it holds escapes. */
+static int fast_str(jsonscan_span_t v, char *dst, size_t size)
+{
+    if (!v.p || v.p[0] != '"') return 0;
+    if (memchr(v.p, '\\', v.n)) return FAST_NO;
+    size_t n = v.n - 2;
+    if (n == 0) return 0;
+    if (n > size - 1) n = size - 1;
+    memcpy(dst, v.p + 1, n);
+    dst[n] = 0;
+    return 1;
+}
+
+/* obj[outer][key] of an object span */
+static int fast_count2(jsonscan_span_t obj, const char *outer, const char *key, int64_t *dst)
+{
+    const char *k1[] = { outer }, *k2[] = { key };
+    jsonscan_span_t o, v;
+    if (jsonscan_members(obj.p, obj.n, k1, &o, 1, NULL) != 0 || !o.p || o.p[0] != '{') return 0;
+    if (jsonscan_members(o.p, o.n, k2, &v, 1, NULL) != 0) return 0;
+    return fast_count(v, dst);
+}
+
+static int fast_usage(usage_t *u, jsonscan_span_t us)
+{
+    static const char *const k[] = { "prompt_tokens", "input_tokens", "completion_tokens", "output_tokens",
+        "total_tokens", "cache_read_input_tokens", "cache_creation_input_tokens", "prompt_tokens_details",
+        "input_tokens_details", "completion_tokens_details", "output_tokens_details" };
+    jsonscan_span_t v[11];
+    if (!us.p || us.p[0] != '{') return 0;
+    if (jsonscan_members(us.p, us.n, k, v, 11, NULL) != 0) return FAST_NO;
+    int n = 0, r;
+#define TAKE(dst, span) do { if ((r = fast_count(span, dst)) < 0) return FAST_NO; n += r; } while (0)
+#define TAKE2(dst, i, key) do { if (v[i].p) { if ((r = fast_count2(us, k[i], key, dst)) < 0) return FAST_NO; \
+                                              n += r; } } while (0)
+    TAKE(&u->input_tokens, v[0]);
+    TAKE(&u->input_tokens, v[1]);
+    TAKE(&u->output_tokens, v[2]);
+    TAKE(&u->output_tokens, v[3]);
+    TAKE(&u->total_tokens, v[4]);
+    TAKE2(&u->cached_tokens, 7, "cached_tokens");
+    TAKE2(&u->cached_tokens, 8, "cached_tokens");
+    TAKE(&u->cached_tokens, v[5]);
+    TAKE(&u->cache_creation_tokens, v[6]);
+    TAKE2(&u->reasoning_tokens, 9, "reasoning_tokens");
+    TAKE2(&u->reasoning_tokens, 10, "reasoning_tokens");
+#undef TAKE
+#undef TAKE2
+    if (n > 0) u->seen = 1;
+    return n > 0;
+}
+
+/* finish_reason from the choices array span: its first occurrence, as
+ * reduce_body takes it for jansson (a string or null; else none) */
+static int fast_choice_finish(usage_t *u, jsonscan_span_t ch)
+{
+    const char *c = ch.p, *e = c + ch.n;
+    const char *k = memmem(c, (size_t)(e - c), "\"finish_reason\":", 16);
+    if (!k) return 0;
+    const char *v = k + 16;
+    while (v < e && (*v == ' ' || *v == '\t' || *v == '\n' || *v == '\r')) v++;
+    if (v >= e || *v != '"') return 0;
+    const char *q = v + 1;
+    while (q < e && *q != '"' && *q != '\\') q++;
+    if (q >= e || *q == '\\') return FAST_NO;
+    jsonscan_span_t s = { v, (size_t)(q + 1 - v) };
+    return fast_str(s, u->finish_reason, sizeof u->finish_reason);
+}
+
+/* The fast path over a body's member spans: found (0/1) or FAST_NO. */
+static int fast_body(usage_t *u, const jsonscan_span_t *sp)
+{
+    char obj[16] = "";
+    if (fast_str(sp[BK_OBJECT], obj, sizeof obj) < 0) return FAST_NO;
+    if (fast_str(sp[BK_MODEL], u->model, sizeof u->model) < 0) return FAST_NO;
+    if (!strcmp(obj, "response")) {
+        if (sp[BK_INCOMPLETE].p && sp[BK_INCOMPLETE].p[0] != 'n') return FAST_NO;  /* not null: jansson */
+        if (fast_str(sp[BK_STATUS], u->finish_reason, sizeof u->finish_reason) < 0) return FAST_NO;
+        return fast_usage(u, sp[BK_USAGE]);
+    }
+    if (sp[BK_CHOICES].p && fast_choice_finish(u, sp[BK_CHOICES]) < 0) return FAST_NO;
+    if (fast_str(sp[BK_STOP], u->finish_reason, sizeof u->finish_reason) < 0) return FAST_NO;
+    return fast_usage(u, sp[BK_USAGE]);
+}
+
+/* The members usage needs, copied into a small document for jansson:
+ * parsing a whole response (the answer's text, tool arguments, logprobs)
+ * just to read these costs much more. */
+static char *reduce_body(const jsonscan_span_t *sp, size_t *outlen)
+{
     size_t cap = 64;
-    for (int i = 0; i < NK - 1; i++) if (sp[i].p) cap += sp[i].n + strlen(keys[i]) + 4;
+    for (int i = 0; i < BK_CHOICES; i++) if (sp[i].p) cap += sp[i].n + strlen(body_keys[i]) + 4;
     const char *fr = NULL; size_t frn = 0;
-    if (sp[NK - 1].p) {                /* choices: the first choice's finish_reason */
-        const char *c = sp[NK - 1].p, *e = c + sp[NK - 1].n;
+    if (sp[BK_CHOICES].p) {             /* choices: the first choice's finish_reason */
+        const char *c = sp[BK_CHOICES].p, *e = c + sp[BK_CHOICES].n;
         const char *k = memmem(c, (size_t)(e - c), "\"finish_reason\":", 16);
         if (k) {
             const char *v = k + 16;
@@ -176,9 +285,9 @@ static char *reduce_body(const char *body, size_t len, size_t *outlen)
     if (!out) return NULL;
     *o++ = '{';
     int first = 1;
-    for (int i = 0; i < NK - 1; i++) {
+    for (int i = 0; i < BK_CHOICES; i++) {
         if (!sp[i].p) continue;
-        o += sprintf(o, "%s\"%s\":", first ? "" : ",", keys[i]);
+        o += sprintf(o, "%s\"%s\":", first ? "" : ",", body_keys[i]);
         memcpy(o, sp[i].p, sp[i].n);
         o += sp[i].n;
         first = 0;
@@ -194,14 +303,8 @@ static char *reduce_body(const char *body, size_t len, size_t *outlen)
     return out;
 }
 
-int usage_from_body(usage_t *u, const char *body, size_t len)
+static int usage_from_json(usage_t *u, json_t *j)
 {
-    size_t rl = 0;
-    char *reduced = reduce_body(body, len, &rl);
-    json_t *j = reduced ? parse(reduced, rl) : parse(body, len);
-    free(reduced);
-    if (!j)
-        return 0;
     int found;
     const json_t *type = json_object_get(j, "object");
     if (json_is_string(type) && strcmp(json_string_value(type), "response") == 0) {
@@ -214,6 +317,24 @@ int usage_from_body(usage_t *u, const char *body, size_t len)
     }
     json_decref(j);
     return found;
+}
+
+int usage_from_body(usage_t *u, const char *body, size_t len)
+{
+    jsonscan_span_t sp[NBK];
+    if (!body || len == 0) return 0;
+    if (jsonscan_members(body, len, body_keys, sp, NBK, NULL) != 0) {
+        json_t *j = parse(body, len);      /* not one object by jsonscan: as jansson sees it */
+        return j ? usage_from_json(u, j) : 0;
+    }
+    usage_t t = *u;
+    int found = fast_body(&t, sp);
+    if (found != FAST_NO) { *u = t; return found; }
+    size_t rl = 0;
+    char *reduced = reduce_body(sp, &rl);
+    json_t *j = reduced ? parse(reduced, rl) : parse(body, len);
+    free(reduced);
+    return j ? usage_from_json(u, j) : 0;
 }
 
 static int str_nonempty(const json_t *v)

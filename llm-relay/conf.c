@@ -23,7 +23,7 @@ relay_conf_t *conf_new_defaults(void)
     c->out_buffer = 64u << 10;
     c->drain_ms = 30000;
     c->feedback_max_age_ms = 30LL * 86400 * 1000;
-    c->conn_memory = 16u << 10;
+    c->conn_memory = 12u << 10;
     c->max_connections = 10000;
     c->per_ip_connections = 0;
     c->conn_timeout_s = 120;
@@ -418,5 +418,6 @@ int conf_finish(relay_conf_t *c, char *err, size_t errlen)
         c->listen[c->nlisten++] = strdup("127.0.0.1:8080");
     }
     if (c->out_buffer < 32768) c->out_buffer = 32768;
+    if (c->conn_memory < 8192) c->conn_memory = 8192;   /* 4 KiB of head, 4 KiB for the answer's */
     return 0;
 }

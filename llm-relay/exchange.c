@@ -97,7 +97,7 @@ void ex_free(exchange_t *ex)
     if (ex->zs) { inflateEnd(ex->zs); free(ex->zs); }
     xlate_free(ex);
     free(ex->uri); free(ex->method); free(ex->model); free(ex->up_url); free(ex->up_body);
-    free(ex->relay_body); free(ex->client_request_id);
+    free(ex->relay_body); free(ex->client_request_id); free(ex->errtext);
     conf_unref(ex->conf);
     free(ex);
 }
@@ -637,6 +637,14 @@ size_t ex_on_body(exchange_t *ex, const char *p, size_t n)
     return n;
 }
 
+/* The error the end event reports (allocated: most exchanges have none). */
+static void set_errtext(exchange_t *ex, const char *prefix, const char *msg)
+{
+    free(ex->errtext);
+    size_t lp = strlen(prefix), lm = strlen(msg);
+    if ((ex->errtext = malloc(lp + lm + 1))) { memcpy(ex->errtext, prefix, lp); memcpy(ex->errtext + lp, msg, lm + 1); }
+}
+
 void ex_on_upstream_done(exchange_t *ex, CURLcode rc)
 {
     ex->curl_done = 1;
@@ -669,8 +677,7 @@ void ex_on_upstream_done(exchange_t *ex, CURLcode rc)
         usage_from_body(&ex->usage, buf_ptr(&ex->usage_copy), buf_len(&ex->usage_copy));
     if (rc != CURLE_OK) {
         ex->upstream_broke = 1;
-        snprintf(ex->errtext, sizeof ex->errtext, "upstream broke off: %s",
-                 ex->curl_err[0] ? ex->curl_err : curl_easy_strerror(rc));
+        set_errtext(ex, "upstream broke off: ", ex->curl_err[0] ? ex->curl_err : curl_easy_strerror(rc));
     }
     if (ex->client_gone) ex_finish(ex, OUT_CLIENT_CLOSED, "client closed the connection");
     server_resume(ex);
@@ -700,7 +707,7 @@ void ex_relay_error_body(exchange_t *ex, int status, const char *body, const cha
     free(ex->relay_body);
     ex->relay_body = strdup(body);
     ex->relay_status = status;
-    snprintf(ex->errtext, sizeof ex->errtext, "%s", msg);
+    set_errtext(ex, "", msg);
     if (!ex->request_written) {
         char path[4096]; const char *query;
         path_end(ex->uri, path, sizeof path, &query);
@@ -768,7 +775,7 @@ void ex_finish(exchange_t *ex, enum outcome o, const char *err)
     }
     jw_int(&w, "chunks", (long long)ex->seq);
     jw_int(&w, "attempts", 1);
-    const char *e = err ? err : ex->errtext[0] ? ex->errtext : NULL;
+    const char *e = err ? err : ex->errtext;
     if (!e && ex->stream_error) e = "the upstream sent an error event mid-stream";
     if (e) jw_str(&w, "error", e);
     if (ex->capture_truncated) jw_bool(&w, "capture_truncated", 1);

@@ -14,20 +14,31 @@ int hdr_push(hdr_t **v, size_t *n, size_t *cap, const char *name, size_t nlen,
         if (!nv) return -1;
         *v = nv; *cap = nc;
     }
-    hdr_t *h = &(*v)[*n];
-    h->name = strndup(name, nlen);
-    h->value = malloc(vlen + 1);
-    if (!h->name || !h->value) { free(h->name); free(h->value); return -1; }
-    memcpy(h->value, value, vlen);
-    h->value[vlen] = 0;
-    h->vlen = vlen;
+    if (hdr_set(&(*v)[*n], name, nlen, value, vlen) < 0) return -1;
     (*n)++;
     return 0;
 }
 
+/* Name and value in one allocation (the name owns it): one malloc a header. */
+int hdr_set(hdr_t *h, const char *name, size_t nlen, const char *value, size_t vlen)
+{
+    char *p = malloc(nlen + vlen + 2);
+    if (!p) return -1;
+    memcpy(p, name, nlen); p[nlen] = 0;
+    memcpy(p + nlen + 1, value, vlen); p[nlen + 1 + vlen] = 0;
+    h->name = p; h->value = p + nlen + 1; h->vlen = vlen;
+    return 0;
+}
+
+void hdr_free(hdr_t *h)
+{
+    free(h->name);
+    h->name = h->value = NULL;
+}
+
 void hdr_free_all(hdr_t *v, size_t n)
 {
-    for (size_t i = 0; i < n; i++) { free(v[i].name); free(v[i].value); }
+    for (size_t i = 0; i < n; i++) hdr_free(&v[i]);
     free(v);
 }
 

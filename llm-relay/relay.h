@@ -106,6 +106,7 @@ typedef struct exchange {
     int internal;            /* /health, /metrics: not captured */
     char *uri;               /* raw request-target */
     char *method;
+    int http10;              /* an HTTP/1.0 client: no chunked answers */
     hdr_t *qh; size_t nqh, qh_cap; /* request headers in order received */
     int protocol;            /* the client's dialect */
     buf_t body;              /* request body (bounded by max_request_body) */
@@ -161,7 +162,7 @@ typedef struct exchange {
     int request_written;      /* request event written */
     int body_json;
     enum outcome outcome;
-    char errtext[CURL_ERROR_SIZE + 64];
+    char *errtext;            /* what went wrong, for the end event; NULL when nothing did */
     int mhd_done;
     char *client_request_id;
     struct exchange *next, *prev; /* active list */
@@ -198,6 +199,7 @@ typedef struct relay {
     uint64_t closed_slow, refused_limit;
     struct idset *seen;           /* recent exchange ids, for feedback */
     int workers;                  /* > 1: exchanges are spread over processes */
+    size_t conn_pool;             /* libmicrohttpd's per-connection pool, as started */
 } relay_t;
 
 /* conf.c */
@@ -228,6 +230,8 @@ static inline int str_ends_with(const char *s, const char *suffix)
 int hdr_push(hdr_t **v, size_t *n, size_t *cap, const char *name, size_t nlen,
              const char *value, size_t vlen);
 void hdr_free_all(hdr_t *v, size_t n);
+int hdr_set(hdr_t *h, const char *name, size_t nlen, const char *value, size_t vlen);
+void hdr_free(hdr_t *h);      /* the name owns the value */
 const char *hdr_get(const hdr_t *v, size_t n, const char *name);
 int hdr_is_hop_by_hop(const char *name, const hdr_t *v, size_t n);
 

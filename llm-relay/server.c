@@ -58,7 +58,8 @@ static enum MHD_Result queue_buffer(struct MHD_Connection *conn, int status, con
 
 static enum MHD_Result queue_relay_error(exchange_t *ex)
 {
-    int close = ex->relay_status == 400 || ex->relay_status == 413 || ex->relay_status == 501 ||
+    int close = ex->relay_status == 400 || ex->relay_status == 413 || ex->relay_status == 431 ||
+                ex->relay_status == 501 ||
                 ex->relay_status == 503;
     return queue_buffer(ex->conn, ex->relay_status, "application/json", ex->relay_body,
                         strlen(ex->relay_body), ex->id, ex->relay_retry_after, close);
@@ -99,7 +100,12 @@ static enum MHD_Result queue_upstream_response(exchange_t *ex)
     if (ex->content_length >= 0 && strcmp(ex->method, "HEAD") != 0 &&
         ex->status != 204 && ex->status != 304)
         size = (uint64_t)ex->content_length;
-    struct MHD_Response *resp = MHD_create_response_from_callback(size, 16384, reader, ex, NULL);
+    /* MHD callocs the block with the response: a chunked answer (HTTP/1.1)
+     * is built in the connection's own buffer and leaves it unused, a sized
+     * one needs no more than its length */
+    size_t block = size != MHD_SIZE_UNKNOWN ? (size < 1024 ? 1024 : size > 16384 ? 16384 : (size_t)size)
+                   : ex->http10 ? 16384 : 64;
+    struct MHD_Response *resp = MHD_create_response_from_callback(size, block, reader, ex, NULL);
     if (!resp) return MHD_NO;
     for (size_t i = 0; i < ex->nrh; i++) {
         if (!strcasecmp(ex->rh[i].name, "x-request-id"))
@@ -194,7 +200,12 @@ static enum MHD_Result body_streaming(exchange_t *ex, const char *upload, size_t
 
 
 struct hdr_scan { exchange_t *ex; int ncl; char cl[32]; int cl_differs; int te; const char *te_val; int anth;
-                  const char *bad; };
+                  const char *bad; size_t head; };
+
+/* Of a connection's memory pool, what a request head may fill: the rest
+ * holds the response head (upstream headers included). A head that fills
+ * the pool would leave libmicrohttpd no room to answer at all. */
+#define HEAD_RESERVE 4096u
 
 static int is_tchar(unsigned char c)
 {
@@ -227,6 +238,7 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const 
     (void)kind;
     if (!value) { value = ""; vlen = 0; }
     if (!s->bad) s->bad = header_problem(key, klen, value, vlen);
+    s->head += klen + vlen + 4;
     if (!strcasecmp(key, "content-length")) {
         if (s->ncl && (strlen(s->cl) != vlen || strncmp(s->cl, value, vlen))) s->cl_differs = 1;
         snprintf(s->cl, sizeof s->cl, "%.*s", (int)(vlen < 31 ? vlen : 31), value);
@@ -268,6 +280,10 @@ static int first_call(exchange_t *ex, struct MHD_Connection *conn, const char *u
     ex->state = EX_BODY;
     conn_t *cc = conn_of(conn);
     if (cc) conn_head_done(cc, ex);
+    s.head += strlen(method) + strlen(ex->uri) + 12;
+    if (s.head + HEAD_RESERVE > ex->r->conn_pool) {
+        ex_relay_error(ex, 431, "invalid_request_error", "request header fields too large"); return 1;
+    }
     /* request smuggling shapes libmicrohttpd lets through (DESIGN.md) */
     if (s.bad) { ex_relay_error(ex, 400, "invalid_request_error", s.bad); return 1; }
     if (s.ncl > 1) { ex_relay_error(ex, 400, "invalid_request_error", s.cl_differs ? "differing Content-Length headers" : "duplicate Content-Length headers"); return 1; }
@@ -302,10 +318,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 {
     relay_t *r = cls;
     exchange_t *ex = *req_cls;
-    (void)version;
     if (!ex) { ex = ex_new(r, url); if (!ex) return MHD_NO; *req_cls = ex; }
     switch (ex->state) {
     case EX_NEW:
+        ex->http10 = version && !strcmp(version, MHD_HTTP_VERSION_1_0);
         if (!strcmp(url, "/health") || !strcmp(url, "/metrics") ||
             (!strcmp(url, "/v1/feedback") && !strcmp(method, "POST"))) {
             conn_t *cc = conn_of(conn);
@@ -348,6 +364,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                 if (ex->relay_status) { ex->state = EX_RESPONDING; return queue_relay_error(ex); }
                 return body_streaming(ex, upload, upload_size);
             }
+            if (!buf_len(&ex->body) && ex->request_cl > 0 && (size_t)ex->request_cl <= ex->conf->body_buffer)
+                buf_reserve(&ex->body, (size_t)ex->request_cl);   /* the size is known: no doubling */
             if (!ex->too_large && buf_append(&ex->body, upload, *upload_size) < 0) {
                 ex->too_large = 1;
                 buf_free(&ex->body);
@@ -429,6 +447,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 int server_start(relay_t *r, const int *fds, size_t nfds, char *err, size_t errlen)
 {
     relay_conf_t *c = r->conf;
+    r->conn_pool = c->conn_memory;
     size_t nd = r->inetd ? 1 : nfds;
     r->daemons = calloc(nd, sizeof *r->daemons);
     r->mhd_watch = calloc(nd, sizeof *r->mhd_watch);

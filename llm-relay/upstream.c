@@ -87,13 +87,18 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
         return len;
     }
     if ((p[0] == ' ' || p[0] == '\t') && ex->nrh) {   /* obs-fold: join to the previous value */
-        hdr_t *h = &ex->rh[ex->nrh - 1];
-        char *nv = realloc(h->value, h->vlen + l + 1);
-        if (!nv) return 0;
-        nv[h->vlen] = ' ';
+        hdr_t *h = &ex->rh[ex->nrh - 1], joined;
         size_t s = 0; while (s < l && (p[s] == ' ' || p[s] == '\t')) s++;
+        char *nv = malloc(h->vlen + 1 + l - s);
+        if (!nv) return 0;
+        memcpy(nv, h->value, h->vlen);
+        nv[h->vlen] = ' ';
         memcpy(nv + h->vlen + 1, p + s, l - s);
-        h->vlen += 1 + l - s; nv[h->vlen] = 0; h->value = nv;
+        int rc = hdr_set(&joined, h->name, strlen(h->name), nv, h->vlen + 1 + l - s);
+        free(nv);
+        if (rc < 0) return 0;
+        hdr_free(h);
+        *h = joined;
         return len;
     }
     const char *colon = memchr(p, ':', l);
@@ -219,7 +224,7 @@ int upstream_start(exchange_t *ex, char *err, size_t errlen)
         curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, ex->up->connect_timeout_ms);
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
-    curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 8192L);       /* memory per open stream */
+    curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 2048L);       /* memory per open stream: SSE events are small */
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(e, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
     if (ex->up->ca_file) curl_easy_setopt(e, CURLOPT_CAINFO, ex->up->ca_file);

@@ -79,7 +79,7 @@ void xlate_on_headers(exchange_t *ex)
     /* the client gets translated bytes: drop what no longer holds */
     size_t k = 0;
     for (size_t i = 0; i < ex->nrh; i++) {
-        if (translate_drop_response_header(ex->rh[i].name)) { free(ex->rh[i].name); free(ex->rh[i].value); continue; }
+        if (translate_drop_response_header(ex->rh[i].name)) { hdr_free(&ex->rh[i]); continue; }
         ex->rh[k++] = ex->rh[i];
     }
     ex->nrh = k;

@@ -152,6 +152,25 @@ static void test_overflow_refused(void **state)
     buf_free(&b);
 }
 
+static void test_reserve_exact(void **state)
+{
+    (void)state;
+    buf_t b;
+    buf_init(&b, 100);
+    assert_int_equal(buf_reserve(&b, 1000), -1);      /* past cap */
+    assert_int_equal(buf_reserve(&b, 37), 0);
+    assert_int_equal(b.size, 38);                     /* exactly, with the NUL */
+    assert_string_equal(buf_ptr(&b), "");
+    assert_int_equal(buf_append(&b, "0123456789012345678901234567890123456", 37), 0);
+    assert_int_equal(b.size, 38);                     /* no growth */
+    buf_consume(&b, 30);
+    assert_int_equal(buf_reserve(&b, 31), 0);         /* consumed front reclaimed */
+    assert_int_equal(b.size, 39);
+    assert_string_equal(buf_ptr(&b), "0123456");
+    assert_int_equal(buf_reserve(&b, 94), -1);        /* 7 + 94 > cap */
+    buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -163,6 +182,7 @@ int main(void)
         cmocka_unit_test(test_binary_bytes),
         cmocka_unit_test(test_trim),
         cmocka_unit_test(test_overflow_refused),
+        cmocka_unit_test(test_reserve_exact),
     };
     return cmocka_run_group_tests_name("buf", tests, NULL, NULL);
 }

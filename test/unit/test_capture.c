@@ -1,13 +1,16 @@
 /* test_capture.c — unit tests for lib/capture.c's base64: decoding
  * (RFC 4648 vectors, strictness: length, alphabet, padding, spaces),
  * round trips with capture_base64 over every length and byte, appending,
- * and a full buffer. */
+ * and a full buffer; and capture_escape against a byte-at-a-time
+ * reference over random strings (escapes, UTF-8 good and bad, runs that
+ * cross its eight-byte steps), appending and a full buffer. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -128,6 +131,91 @@ static void appends_and_cap(void **state)
     buf_free(&b);
 }
 
+/* The reference: one byte at a time, the rules of capture.h. Returns 1
+ * for invalid UTF-8, writing nothing then. */
+static int ref_escape(char *out, size_t *olen, const unsigned char *p, size_t n)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned c = p[i];
+        if (c >= 0x80) {
+            size_t k; unsigned cp, min;
+            if ((c & 0xE0) == 0xC0) { k = 1; cp = c & 0x1F; min = 0x80; }
+            else if ((c & 0xF0) == 0xE0) { k = 2; cp = c & 0x0F; min = 0x800; }
+            else if ((c & 0xF8) == 0xF0) { k = 3; cp = c & 0x07; min = 0x10000; }
+            else return 1;
+            if (i + k >= n) return 1;
+            for (size_t j = 1; j <= k; j++) {
+                if ((p[i + j] & 0xC0) != 0x80) return 1;
+                cp = (cp << 6) | (p[i + j] & 0x3F);
+            }
+            if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 1;
+            memcpy(out + o, p + i, k + 1); o += k + 1; i += k;
+        } else if (c == '"' || c == '\\') { out[o++] = '\\'; out[o++] = (char)c; }
+        else if (c == '\n') { out[o++] = '\\'; out[o++] = 'n'; }
+        else if (c == '\r') { out[o++] = '\\'; out[o++] = 'r'; }
+        else if (c == '\t') { out[o++] = '\\'; out[o++] = 't'; }
+        else if (c == '\b') { out[o++] = '\\'; out[o++] = 'b'; }
+        else if (c == '\f') { out[o++] = '\\'; out[o++] = 'f'; }
+        else if (c < 0x20) o += (size_t)sprintf(out + o, "\\u%04x", c);
+        else out[o++] = (char)c;
+    }
+    *olen = o;
+    return 0;
+}
+
+static void escape_matches_reference(void **state)
+{
+    (void)state;
+    static const char *const pieces[] = { "a", "plain text ", "\"", "\\", "\n", "\r\n", "\t", "\x01", "\x1f",
+        "\x7f", " ", "é", "€", "😀", "\xc3", "\xe2\x82", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80",
+        "\xff", "\x80", "0123456789abcdef", "\x00", "\"key\":\"value\"," };
+    unsigned seed = 12345;
+    unsigned char in[512]; char want[512 * 6 + 1];
+    for (int round = 0; round < 20000; round++) {
+        size_t n = 0;
+        seed = seed * 1103515245u + 12345u;
+        int np = (int)(seed >> 16) % 24;
+        for (int i = 0; i < np; i++) {
+            seed = seed * 1103515245u + 12345u;
+            const char *pc = pieces[(seed >> 16) % (sizeof pieces / sizeof *pieces)];
+            size_t pl = strcmp(pc, "\x00") ? strlen(pc) : 1;   /* a NUL byte too */
+            if (n + pl > sizeof in) break;
+            memcpy(in + n, pc, pl); n += pl;
+        }
+        size_t wl = 0;
+        int wrc = ref_escape(want, &wl, in, n);
+        buf_t b;
+        buf_init(&b, 0);
+        assert_int_equal(buf_append(&b, "X", 1), 0);
+        int rc = capture_escape(&b, (const char *)in, n);
+        assert_int_equal(rc, wrc);
+        if (rc == 0) {
+            assert_int_equal(buf_len(&b), wl + 1);
+            assert_memory_equal(buf_ptr(&b) + 1, want, wl);
+        } else {
+            assert_int_equal(buf_len(&b), 1);          /* nothing written */
+        }
+        assert_int_equal(buf_ptr(&b)[buf_len(&b)], 0);  /* still NUL-terminated */
+        buf_free(&b);
+    }
+}
+
+static void escape_full_buffer(void **state)
+{
+    (void)state;
+    buf_t b;
+    buf_init(&b, 11);
+    assert_int_equal(buf_append(&b, "ab", 2), 0);
+    assert_int_equal(capture_escape(&b, "\"\"\"\"\"", 5), -1);   /* 10 bytes do not fit in 9 */
+    assert_int_equal(buf_len(&b), 2);
+    assert_string_equal(buf_ptr(&b), "ab");
+    assert_int_equal(capture_escape(&b, "1234567\n", 8), 0);        /* 9 bytes fit exactly... */
+    assert_int_equal(capture_escape(&b, "x", 1), -1);               /* ...and then nothing */
+    assert_memory_equal(buf_ptr(&b), "ab1234567\\n", 11);
+    buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -135,6 +223,8 @@ int main(void)
         cmocka_unit_test(bad_input),
         cmocka_unit_test(round_trips),
         cmocka_unit_test(appends_and_cap),
+        cmocka_unit_test(escape_matches_reference),
+        cmocka_unit_test(escape_full_buffer),
     };
     return cmocka_run_group_tests_name("capture", tests, NULL, NULL);
 }

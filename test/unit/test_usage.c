@@ -1,12 +1,14 @@
 /* test_usage.c — unit tests for lib/usage.c: usage, finish reason, model
  * and content detection for every protocol shape, whole bodies and
- * streams, and garbage that must be ignored. */
+ * streams, and garbage that must be ignored; the fast path over raw
+ * members against the parse by jansson over many generated bodies. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include "usage.h"
@@ -436,6 +438,66 @@ static void test_to_json_keeps_given_total(void **state)
     json_decref(j);
 }
 
+/* Bodies built from random members. Each is read twice: as it is, and
+ * with its model written with an escape ("\\u006d…", the same text), which
+ * sends usage_from_body to jansson. Both must agree on everything. */
+static void test_fast_path_agrees_with_jansson(void **state)
+{
+    (void)state;
+    static const char *const objects[] = { NULL, "\"chat.completion\"", "\"response\"", "\"text_completion\"", "7" };
+    static const char *const counts[] = { "12", "0", "1.0", "5e1", "-3", "\"7\"", "null", "123456789012345",
+                                          "9007199254740993", "{\"cached_tokens\":3}", "1234567890123456" };
+    static const char *const ukeys[] = { "prompt_tokens", "input_tokens", "completion_tokens", "output_tokens",
+                                         "total_tokens", "cache_read_input_tokens", "cache_creation_input_tokens" };
+    static const char *const dkeys[] = { "prompt_tokens_details", "input_tokens_details",
+                                         "completion_tokens_details", "output_tokens_details" };
+    static const char *const choices[] = { NULL, "[]", "[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"a \\\"q\\\"\"},\"finish_reason\":\"stop\"}]",
+        "[{\"finish_reason\":null}]", "[{\"finish_reason\":\"le\\ngth\"}]",
+        "[{\"index\":1,\"finish_reason\":\"x\"},{\"index\":0,\"finish_reason\":\"tool_calls\"}]", "\"no\"",
+        "[{\"text\":\"\\\"finish_reason\\\":\\\"fake\\\"\",\"finish_reason\":\"length\"}]" };
+    static const char *const reasons[] = { NULL, "\"end_turn\"", "\"a\\\"b\"", "5", "\"\"" };
+    static const char *const incomplete[] = { NULL, "null", "{\"reason\":\"max_output_tokens\"}" };
+    unsigned seed = 7;
+#define RND(n) (seed = seed * 1103515245u + 12345u, (int)((seed >> 16) % (unsigned)(n)))
+    for (int round = 0; round < 5000; round++) {
+        char doc[2][4096];
+        for (int twin = 0; twin < 2; twin++) {
+            unsigned keep = seed;
+            char *o = doc[twin];
+            o += sprintf(o, "{\"id\":\"x\",\"model\":\"%s\"", twin ? "\\u006dodel-1" : "model-1");
+            const char *ob = objects[RND(5)];
+            if (ob) o += sprintf(o, ",\"object\":%s", ob);
+            const char *ch = choices[RND(8)];
+            if (ch) o += sprintf(o, ",\"choices\":%s", ch);
+            const char *sr = reasons[RND(5)];
+            if (sr) o += sprintf(o, ",\"stop_reason\":%s", sr);
+            if (RND(2)) o += sprintf(o, ",\"status\":\"%s\"", RND(2) ? "completed" : "incomplete");
+            const char *inc = incomplete[RND(3)];
+            if (inc) o += sprintf(o, ",\"incomplete_details\":%s", inc);
+            int uk = RND(4);
+            if (uk == 1) o += sprintf(o, ",\"usage\":null");
+            else if (uk >= 2) {
+                o += sprintf(o, ",\"usage\":{\"x\":1");
+                for (int i = 0; i < 7; i++) if (RND(2)) o += sprintf(o, ",\"%s\":%s", ukeys[i], counts[RND(11)]);
+                for (int i = 0; i < 4; i++) if (RND(3) == 0)
+                    o += sprintf(o, ",\"%s\":{\"%s\":%s}", dkeys[i], i < 2 ? "cached_tokens" : "reasoning_tokens", counts[RND(11)]);
+                o += sprintf(o, "}");
+            }
+            o += sprintf(o, "}");
+            if (twin == 0) seed = keep;     /* the twin draws the same members */
+        }
+        usage_t a, b;
+        usage_init(&a); usage_init(&b);
+        int ra = body(&a, doc[0]), rb = body(&b, doc[1]);
+        if (ra != rb || a.input_tokens != b.input_tokens || a.output_tokens != b.output_tokens ||
+            a.cached_tokens != b.cached_tokens || a.cache_creation_tokens != b.cache_creation_tokens ||
+            a.reasoning_tokens != b.reasoning_tokens || a.total_tokens != b.total_tokens || a.seen != b.seen ||
+            strcmp(a.finish_reason, b.finish_reason) || strcmp(a.model, b.model))
+            fail_msg("fast and jansson paths differ on %s", doc[0]);
+    }
+#undef RND
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -456,6 +518,7 @@ int main(void)
         cmocka_unit_test(test_integral_real_counts),
         cmocka_unit_test(test_long_strings_truncated),
         cmocka_unit_test(test_to_json_keeps_given_total),
+        cmocka_unit_test(test_fast_path_agrees_with_jansson),
     };
     return cmocka_run_group_tests_name("usage", tests, NULL, NULL);
 }

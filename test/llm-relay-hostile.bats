@@ -40,6 +40,23 @@ SMUGGLED='GET /v1/models HTTP/1.1\r\nHost: a\r\nX-Mock-Scenario: echo\r\n\r\n'
     assert_output 200
 }
 
+@test "a head that leaves no room for the answer's head gets a native 431 and close; smaller ones pass" {
+    start_relay --upstream "$MOCK_URL"          # connection_memory 12KiB: heads up to 8KiB
+    big=$(head -c 9000 /dev/zero | tr '\0' a)
+    run probe "GET /v1/models HTTP/1.1\r\nHost: a\r\nX-Big: $big\r\n\r\n"
+    echo "$output" | jq -e '.statuses == [431] and .closed and (.head | test("(?i)content-type: application/json"))'
+    ok=$(head -c 7000 /dev/zero | tr '\0' a)
+    run curl -sS -o /dev/null -w '%{http_code}' -H "X-Big: $ok" "$RELAY_URL/v1/models"
+    assert_output 200
+    stop_relay
+    run cap -r 'select(.event=="end") | [.status, .error] | @tsv'
+    assert_line --index 0 "$(printf '431\trequest header fields too large')"
+    printf 'upstreams:\n  m: { url: "%s" }\nlimits: { connection_memory: 16KiB }\n' "$MOCK_URL" > "$BATS_TEST_TMPDIR/c.yaml"
+    start_relay -c "$BATS_TEST_TMPDIR/c.yaml"
+    run curl -sS -o /dev/null -w '%{http_code}' -H "X-Big: $big" "$RELAY_URL/v1/models"
+    assert_output 200
+}
+
 @test "invalid chunk sizes are refused with 400 and the connection closed" {
     start_relay --upstream "$MOCK_URL"
     for size in zz -5 0x5 '5 ;' FFFFFFFFFFFFFFFFFFFF1; do

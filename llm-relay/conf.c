@@ -22,6 +22,7 @@ relay_conf_t *conf_new_defaults(void)
     c->body_min_rate = 1024;
     c->out_buffer = 64u << 10;
     c->drain_ms = 30000;
+    c->upstream_idle_ms = 15000;
     c->feedback_max_age_ms = 30LL * 86400 * 1000;
     c->conn_memory = 12u << 10;
     c->max_connections = 10000;
@@ -303,7 +304,8 @@ int conf_apply_json(relay_conf_t *c, json_t *root, const config_t *cfg, char *er
     static const char *const cap[] = { "sink", "on_full", "queue", "max_body", "max_event", "spool_dir", NULL };
     static const char *const lim[] = { "max_request_body", "body_buffer", "drain_timeout", "client_close",
         "out_buffer", "connection_memory", "max_connections", "per_ip_connections",
-        "connection_timeout", "header_timeout", "body_grace", "body_min_rate", "feedback_max_age", NULL };
+        "connection_timeout", "header_timeout", "body_grace", "body_min_rate", "feedback_max_age",
+        "upstream_idle", NULL };
     if (!json_is_object(root)) return verr(&v, root, "(top)", "the configuration must be a mapping%s", "");
     if (check_keys(&v, root, "", top)) return -1;
 
@@ -350,6 +352,7 @@ int conf_apply_json(relay_conf_t *c, json_t *root, const config_t *cfg, char *er
             get_ms(&v, o, "body_grace", "limits.body_grace", &c->body_grace_ms) ||
             get_size(&v, o, "body_min_rate", "limits.body_min_rate", &c->body_min_rate) ||
             get_ms(&v, o, "drain_timeout", "limits.drain_timeout", &c->drain_ms) ||
+            get_ms(&v, o, "upstream_idle", "limits.upstream_idle", &c->upstream_idle_ms) ||
             get_size(&v, o, "out_buffer", "limits.out_buffer", &c->out_buffer) ||
             get_size(&v, o, "connection_memory", "limits.connection_memory", &c->conn_memory))
             return -1;

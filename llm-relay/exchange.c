@@ -74,6 +74,7 @@ void ex_activate(exchange_t *ex)
     relay_t *r = ex->r;
     if (ex->activated) return;
     ex->activated = 1;
+    r->busy = 1;                 /* the loop's sweep: not idle */
     ex->next = r->active;
     if (r->active) r->active->prev = ex;
     r->active = ex;

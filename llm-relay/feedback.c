@@ -74,20 +74,29 @@ static void table_rebuild(struct idset *s)
     for (size_t i = 0; i < s->count; i++) table_put(s, (s->head + SEEN_CAP - s->count + i) % SEEN_CAP);
 }
 
+/* The set is fixed in size (1.5 MiB): made and touched at start, so the
+ * memory it holds is there from the first moment, not grown into. */
+int feedback_init(relay_t *r)
+{
+    if (r->seen) return 0;
+    struct idset *s = calloc(1, sizeof *s);
+    if (!s) return -1;
+    s->ring = malloc((size_t)SEEN_CAP * 16);
+    s->tcap = SEEN_CAP * 2;                /* load at most 3/4, deleted slots counted */
+    s->table = malloc(s->tcap * sizeof *s->table);
+    if (!s->ring || !s->table) { free(s->ring); free(s->table); free(s); return -1; }
+    explicit_bzero(s->ring, (size_t)SEEN_CAP * 16);            /* really written: not turned */
+    explicit_bzero(s->table, s->tcap * sizeof *s->table);      /* into a calloc of untouched pages */
+    r->seen = s;
+    return 0;
+}
+
 void feedback_seen(relay_t *r, const char *id)
 {
-    struct idset *s = r->seen;
     unsigned char k[16];
     if (uuid_bytes(id, k) < 0) return;
-    if (!s) {
-        s = calloc(1, sizeof *s);
-        if (!s) return;
-        s->ring = calloc(SEEN_CAP, 16);
-        s->tcap = SEEN_CAP * 4;
-        s->table = calloc(s->tcap, sizeof *s->table);
-        if (!s->ring || !s->table) { free(s->ring); free(s->table); free(s); return; }
-        r->seen = s;
-    }
+    if (!r->seen && feedback_init(r) < 0) return;
+    struct idset *s = r->seen;
     if (s->count == SEEN_CAP) {             /* forget the oldest */
         long j = table_find(s, s->ring[s->head]);
         if (j >= 0) s->table[j] = -1;

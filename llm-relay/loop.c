@@ -174,14 +174,25 @@ int loop_once(relay_t *r, int max_wait_ms)
     if (now >= r->next_sweep_mono) {
         ex_sweep(r, now);
         conn_sweep(r, now);
-        /* after a burst, give freed memory back once nothing is in flight */
+        /* after a burst, give freed memory back once nothing is in flight;
+         * after limits.upstream_idle of nothing at all, the idle upstream
+         * connections and kept handles too */
+        if (r->nactive > 0 || r->busy) { r->trim_pending = r->release_pending = 1; r->idle_since_mono = 0; }
+        else if (!r->idle_since_mono) r->idle_since_mono = now;
+        r->busy = 0;
+        if (r->nactive == 0 && r->release_pending && r->idle_since_mono &&
+            now - r->idle_since_mono >= (int64_t)r->conf->upstream_idle_ms * 1000) {
+            upstream_idle_release(r);
+            r->release_pending = 0;
+            r->trim_pending = 1;
+            r->last_trim_mono = 0;
+        }
         if (r->nactive == 0 && r->trim_pending && now - r->last_trim_mono > 5000000) {
             malloc_trim(0);
             r->trim_pending = 0;
             r->last_trim_mono = now;
         }
-        if (r->nactive > 0) r->trim_pending = 1;
-        r->next_sweep_mono = now + (r->conf->header_timeout_ms < 1000 ? 10000 : 250000);
+        r->next_sweep_mono = now + (r->conf->header_timeout_ms < 1000 || r->conf->upstream_idle_ms < 1000 ? 10000 : 250000);
     }
     if (r->reload) reload(r);
     sink_flush(r->sink);

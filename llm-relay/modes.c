@@ -98,6 +98,7 @@ int modes_serve(relay_conf_t *c, const int *fds, size_t nfds, int inetd, int wor
     }
     if (upstream_init(&r) < 0) { relay_log("fatal: unable to start libcurl"); return EXIT_TEMP; }
     if (server_start(&r, fds, nfds, err, sizeof err) < 0) { relay_log("fatal: %s", err); return EXIT_TEMP; }
+    if (!inetd && feedback_init(&r) < 0) { relay_log("fatal: out of memory"); return EXIT_TEMP; }
     if (inetd) {
         struct sockaddr_storage peer; socklen_t sl = sizeof peer;
         if (getpeername(0, (struct sockaddr *)&peer, &sl) < 0) {

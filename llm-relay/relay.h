@@ -62,6 +62,7 @@ typedef struct relay_conf {
     size_t body_buffer;      /* larger bodies on routes that need no body are streamed */
     size_t out_buffer;       /* per-exchange client buffer (backpressure) */
     long drain_ms;
+    long upstream_idle_ms;   /* nothing in flight this long: idle upstream connections closed */
     long long feedback_max_age_ms; /* ids accepted by age when spread over processes */
     int client_close_finish; /* on client hang-up: finish and capture */
     size_t conn_memory;      /* MHD per-connection pool */
@@ -191,6 +192,9 @@ typedef struct relay {
     int inetd;                    /* serving the one connection on fd 0 */
     int reload;                   /* SIGHUP seen: build the configuration again */
     int trim_pending; int64_t last_trim_mono;
+    int busy;                     /* an exchange started since the last sweep */
+    int64_t idle_since_mono;      /* nothing in flight since (0: busy) */
+    int release_pending;          /* idle upstream connections to close once idle long enough */
     int64_t next_sweep_mono;
     struct metrics *m;
     CURL *idle_easy[256]; size_t nidle_easy;   /* reset handles for reuse */
@@ -253,6 +257,7 @@ int server_add_fd(relay_t *r, int fd, const struct sockaddr *sa, socklen_t len);
 /* upstream.c */
 int upstream_init(relay_t *r);
 void upstream_cleanup(relay_t *r);
+int upstream_idle_release(relay_t *r);
 int upstream_start(exchange_t *ex, char *err, size_t errlen);
 void upstream_cancel(exchange_t *ex);
 void upstream_socket_event(relay_t *r, int fd, uint32_t events);
@@ -283,6 +288,7 @@ const char *ex_outcome_name(enum outcome o);
 
 /* feedback.c */
 void feedback_seen(relay_t *r, const char *id);
+int feedback_init(relay_t *r);
 int feedback_handle(exchange_t *ex, char **out);
 void feedback_cleanup(relay_t *r);
 void ex_emit_event(exchange_t *ex, json_t *ev);

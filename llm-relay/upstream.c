@@ -42,12 +42,10 @@ static int on_timer(CURLM *m, long ms, void *userp)
     return 0;   /* never call multi_socket_action from here (DESIGN.md) */
 }
 
-int upstream_init(relay_t *r)
+static int multi_new(relay_t *r)
 {
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return -1;
     r->multi = curl_multi_init();
     if (!r->multi) return -1;
-    g_relay = r;
     r->curl_deadline_mono = -1;
     curl_multi_setopt(r->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
     curl_multi_setopt(r->multi, CURLMOPT_SOCKETDATA, r);
@@ -60,12 +58,34 @@ int upstream_init(relay_t *r)
     return 0;
 }
 
+int upstream_init(relay_t *r)
+{
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return -1;
+    g_relay = r;
+    return multi_new(r);
+}
+
 void upstream_cleanup(relay_t *r)
 {
     while (r->nidle_easy) curl_easy_cleanup(r->idle_easy[--r->nidle_easy]);
     if (r->multi) curl_multi_cleanup(r->multi);
     r->multi = NULL;
     curl_global_cleanup();
+}
+
+/* Nothing in flight for a while: give back what a burst left behind — the
+ * reset handles kept for reuse and the idle upstream connections with
+ * their buffers (a fresh multi handle; the next request connects anew).
+ * 0 when done, -1 when the new multi handle could not be made (the old
+ * one is kept). */
+int upstream_idle_release(relay_t *r)
+{
+    if (r->nactive) return 0;
+    while (r->nidle_easy) curl_easy_cleanup(r->idle_easy[--r->nidle_easy]);
+    CURLM *old = r->multi;
+    if (multi_new(r) < 0) { r->multi = old; return -1; }
+    curl_multi_cleanup(old);   /* closes its connections: their sockets leave the loop (CURL_POLL_REMOVE) */
+    return 0;
 }
 
 static size_t on_header(char *p, size_t size, size_t n, void *arg)

@@ -527,3 +527,26 @@ YAML
     run curl -sS -o /dev/null -w '%{http_code}' "$RELAY_URL/v1/models"
     assert_output 200
 }
+
+@test "limits.upstream_idle: idle upstream connections are kept for reuse, and closed once nothing was in flight that long" {
+    printf 'upstreams:\n  m: { url: "%s" }\nlimits: { upstream_idle: 1s }\n' "$MOCK_URL" > "$BATS_TEST_TMPDIR/c.yaml"
+    start_relay -c "$BATS_TEST_TMPDIR/c.yaml"
+    curl -sS -X POST "$MOCK_URL/__mock/reset" > /dev/null
+    curl -sS -o /dev/null "$RELAY_URL/v1/chat/completions" -d "$CHAT"
+    curl -sS -o /dev/null "$RELAY_URL/v1/chat/completions" -d "$CHAT"
+    run curl -sS "$MOCK_URL/__mock/stats"
+    echo "$output" | jq -e '.connections == 1 and .requests == 2'     # reused
+    sleep 1.6
+    run curl -sS -w '\n%{http_code}' "$RELAY_URL/v1/chat/completions" -d "$CHAT"
+    assert_line --index 1 200
+    run curl -sS "$MOCK_URL/__mock/stats"
+    echo "$output" | jq -e '.connections == 2 and .requests == 3'     # closed while idle, a new one
+    stop_relay
+    start_relay --upstream "$MOCK_URL"                                   # default: 15 s
+    curl -sS -X POST "$MOCK_URL/__mock/reset" > /dev/null
+    curl -sS -o /dev/null "$RELAY_URL/v1/chat/completions" -d "$CHAT"
+    sleep 1.6
+    curl -sS -o /dev/null "$RELAY_URL/v1/chat/completions" -d "$CHAT"
+    run curl -sS "$MOCK_URL/__mock/stats"
+    echo "$output" | jq -e '.connections == 1 and .requests == 2'
+}

@@ -94,6 +94,28 @@ static int skip_response_header(const exchange_t *ex, const char *name)
            !strcasecmp(name, "x-request-id");
 }
 
+/* The whole answer is here already (a small body read with its head, a
+ * translated whole): handed over as one buffer, which libmicrohttpd
+ * sends with the head in one system call. */
+static struct MHD_Response *whole_response(exchange_t *ex)
+{
+    size_t n = buf_len(&ex->out);
+    if (!ex->curl_done || ex->upstream_broke || ex->client_gone || ex->is_sse || ex->tr_stream ||
+        !strcmp(ex->method, "HEAD") || ex->status < 200 || ex->status == 204 || ex->status == 304 ||
+        (ex->content_length >= 0 && (uint64_t)ex->content_length != n))
+        return NULL;
+    struct MHD_Response *resp;
+    if (ex->out.off == 0 && ex->out.data) {      /* the buffer itself changes hands */
+        resp = MHD_create_response_from_buffer_with_free_callback(n, ex->out.data, free);
+        if (resp) buf_init(&ex->out, ex->out.cap);
+    } else {
+        resp = MHD_create_response_from_buffer(n, (void *)buf_ptr(&ex->out), MHD_RESPMEM_MUST_COPY);
+        if (resp) buf_free(&ex->out);
+    }
+    if (resp) { ex->bytes_out += n; ex->last_io_mono = clock_mono_us(); }
+    return resp;
+}
+
 static enum MHD_Result queue_upstream_response(exchange_t *ex)
 {
     uint64_t size = MHD_SIZE_UNKNOWN;
@@ -105,7 +127,8 @@ static enum MHD_Result queue_upstream_response(exchange_t *ex)
      * one needs no more than its length */
     size_t block = size != MHD_SIZE_UNKNOWN ? (size < 1024 ? 1024 : size > 16384 ? 16384 : (size_t)size)
                    : ex->http10 ? 16384 : 64;
-    struct MHD_Response *resp = MHD_create_response_from_callback(size, block, reader, ex, NULL);
+    struct MHD_Response *resp = whole_response(ex);
+    if (!resp) resp = MHD_create_response_from_callback(size, block, reader, ex, NULL);
     if (!resp) return MHD_NO;
     for (size_t i = 0; i < ex->nrh; i++) {
         if (!strcasecmp(ex->rh[i].name, "x-request-id"))

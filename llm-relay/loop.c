@@ -157,7 +157,7 @@ int loop_once(relay_t *r, int max_wait_ms)
         watch_t *w = evs[i].data.ptr;
         switch (w->kind) {
         case W_MHD: r->run_mhd = 1; break;
-        case W_CURL: upstream_socket_event(r, w->fd, evs[i].events); break;
+        case W_CURL: upstream_socket_event(r, w, evs[i].events); break;
         case W_SIGNAL: on_signal(r); break;
         case W_SINK: sink_flush(r->sink); break;
         case W_CLIENT: ex_client_gone(w->ptr); r->run_mhd = 1; break;
@@ -194,6 +194,7 @@ int loop_once(relay_t *r, int max_wait_ms)
         }
         r->next_sweep_mono = now + (r->conf->header_timeout_ms < 1000 || r->conf->upstream_idle_ms < 1000 ? 10000 : 250000);
     }
+    upstream_free_dead(r);
     if (r->reload) reload(r);
     sink_flush(r->sink);
     sink_watch_update(r);

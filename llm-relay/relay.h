@@ -76,7 +76,13 @@ typedef struct relay_conf {
 
 /* epoll registrations carry one of these */
 enum watch_kind { W_MHD, W_CURL, W_SIGNAL, W_SINK, W_CLIENT };
-typedef struct watch { enum watch_kind kind; int fd; void *ptr; uint32_t events; } watch_t;
+typedef struct watch {
+    enum watch_kind kind; int fd; void *ptr; uint32_t events;
+    /* W_CURL: a connection socket (opened and closed through our callbacks)
+     * stays registered between transfers; see upstream.c */
+    unsigned char conn_sock, registered, active, dead;
+    struct watch *next_dead;
+} watch_t;
 
 typedef struct hdr { char *name; char *value; size_t vlen; } hdr_t;
 
@@ -198,6 +204,8 @@ typedef struct relay {
     int64_t next_sweep_mono;
     struct metrics *m;
     CURL *idle_easy[256]; size_t nidle_easy;   /* reset handles for reuse */
+    watch_t **csock; size_t csock_cap;         /* curl's connection sockets by fd */
+    watch_t *dead_watches;                     /* freed after the turn that let them go */
     conn_t *conns; size_t nconns;
     struct ipcount *ipc; size_t ipc_cap;
     uint64_t closed_slow, refused_limit;
@@ -260,7 +268,8 @@ void upstream_cleanup(relay_t *r);
 int upstream_idle_release(relay_t *r);
 int upstream_start(exchange_t *ex, char *err, size_t errlen);
 void upstream_cancel(exchange_t *ex);
-void upstream_socket_event(relay_t *r, int fd, uint32_t events);
+void upstream_socket_event(relay_t *r, watch_t *w, uint32_t events);
+void upstream_free_dead(relay_t *r);
 void upstream_timeout(relay_t *r);
 void upstream_poll_done(relay_t *r);
 void upstream_request_unpause(exchange_t *ex);

@@ -2,31 +2,112 @@
  * epoll loop (multi_socket_action), one easy handle per exchange, request
  * headers (hop-by-hop removed, provider keys injected), pause/unpause for
  * backpressure, completion. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include "relay.h"
 #include "clock.h"
 
 static relay_t *g_relay;
 
+/* Watches are freed only after the turn of the loop that let them go: an
+ * event for one may still wait in the same epoll batch. */
+static void watch_bury(relay_t *r, watch_t *w)
+{
+    w->dead = 1;
+    w->next_dead = r->dead_watches;
+    r->dead_watches = w;
+}
+
+void upstream_free_dead(relay_t *r)
+{
+    while (r->dead_watches) {
+        watch_t *w = r->dead_watches;
+        r->dead_watches = w->next_dead;
+        free(w);
+    }
+}
+
+static watch_t *csock_of(relay_t *r, curl_socket_t s)
+{
+    return s >= 0 && (size_t)s < r->csock_cap ? r->csock[s] : NULL;
+}
+
+/* Connection sockets are opened and closed through these callbacks, so the
+ * relay knows each one's whole life: it can leave one registered with
+ * epoll between transfers (no EPOLL_CTL_DEL and ADD per request on a
+ * kept-alive connection) and still never mistake a reused fd number. */
+static curl_socket_t on_open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    relay_t *r = arg;
+    (void)purpose;
+    int fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+    if (fd < 0) return CURL_SOCKET_BAD;
+    if ((size_t)fd >= r->csock_cap) {
+        size_t nc = r->csock_cap ? r->csock_cap : 64;
+        while (nc <= (size_t)fd) nc *= 2;
+        watch_t **n = realloc(r->csock, nc * sizeof *n);
+        if (!n) { close(fd); return CURL_SOCKET_BAD; }
+        memset(n + r->csock_cap, 0, (nc - r->csock_cap) * sizeof *n);
+        r->csock = n; r->csock_cap = nc;
+    }
+    watch_t *w = calloc(1, sizeof *w);
+    if (!w) { close(fd); return CURL_SOCKET_BAD; }
+    w->kind = W_CURL; w->fd = fd; w->conn_sock = 1;
+    if (r->csock[fd]) watch_bury(r, r->csock[fd]);   /* not expected: a close we did not see */
+    r->csock[fd] = w;
+    return fd;
+}
+
+static int on_close_socket(void *arg, curl_socket_t s)
+{
+    relay_t *r = arg;
+    watch_t *w = csock_of(r, s);
+    if (w) { r->csock[s] = NULL; watch_bury(r, w); }   /* closing the fd leaves epoll too */
+    return close(s);
+}
+
 static int on_socket(CURL *e, curl_socket_t s, int what, void *userp, void *sockp)
 {
     relay_t *r = userp;
-    watch_t *w = sockp;
+    watch_t *w = csock_of(r, s);
     (void)e;
-    if (what == CURL_POLL_REMOVE) {
-        if (w) { loop_del(r, w); free(w); curl_multi_assign(r->multi, s, NULL); }
+    uint32_t ev = (what & CURL_POLL_IN ? EPOLLIN : 0) | (what & CURL_POLL_OUT ? EPOLLOUT : 0);
+    if (w) {                                      /* a connection socket */
+        if (what == CURL_POLL_REMOVE) {
+            /* idle in curl's cache: left registered for input only, so
+             * the next transfer on it costs no system call; if the peer
+             * closes or sends meanwhile, the loop unregisters it */
+            w->active = 0;
+            if (w->registered && w->events != EPOLLIN) loop_mod(r, w, EPOLLIN);
+            return 0;
+        }
+        w->active = 1;
+        if (!w->registered) {
+            if (loop_add(r, w, ev) < 0) return -1;
+            w->registered = 1;
+        } else if (w->events != ev && loop_mod(r, w, ev) < 0 && errno == ENOENT) {
+            if (loop_add(r, w, ev) < 0) return -1;   /* left epoll without our knowing */
+        }
         return 0;
     }
-    uint32_t ev = (what & CURL_POLL_IN ? EPOLLIN : 0) | (what & CURL_POLL_OUT ? EPOLLOUT : 0);
+    /* another socket of curl's (a resolver's): registered while wanted */
+    w = sockp;
+    if (what == CURL_POLL_REMOVE) {
+        if (w) { loop_del(r, w); watch_bury(r, w); curl_multi_assign(r->multi, s, NULL); }
+        return 0;
+    }
     if (!w) {
         w = calloc(1, sizeof *w);
         if (!w) return -1;
-        w->kind = W_CURL; w->fd = s;
+        w->kind = W_CURL; w->fd = s; w->active = 1;
         if (loop_add(r, w, ev) < 0) { free(w); return -1; }
+        w->registered = 1;
         curl_multi_assign(r->multi, s, w);
     } else {
         loop_mod(r, w, ev);
@@ -70,6 +151,10 @@ void upstream_cleanup(relay_t *r)
     while (r->nidle_easy) curl_easy_cleanup(r->idle_easy[--r->nidle_easy]);
     if (r->multi) curl_multi_cleanup(r->multi);
     r->multi = NULL;
+    upstream_free_dead(r);
+    for (size_t i = 0; i < r->csock_cap; i++) free(r->csock[i]);   /* sockets curl left open (none expected) */
+    free(r->csock);
+    r->csock = NULL; r->csock_cap = 0;
     curl_global_cleanup();
 }
 
@@ -230,6 +315,10 @@ int upstream_start(exchange_t *ex, char *err, size_t errlen)
     if (!e) { snprintf(err, errlen, "out of memory"); return -1; }
     ex->up_headers = build_headers(ex);
     curl_easy_setopt(e, CURLOPT_URL, url);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, r);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, on_close_socket);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, r);
     curl_easy_setopt(e, CURLOPT_PRIVATE, ex);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, ex->up_headers);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
@@ -306,9 +395,15 @@ void upstream_cancel(exchange_t *ex)
     release(ex);
 }
 
-void upstream_socket_event(relay_t *r, int fd, uint32_t events)
+void upstream_socket_event(relay_t *r, watch_t *w, uint32_t events)
 {
-    int running, flags = 0;
+    int running, flags = 0, fd = w->fd;
+    if (w->dead) return;                    /* let go earlier in this turn */
+    if (!w->active) {                       /* idle connection: closed or sent to; curl checks it before reuse */
+        loop_del(r, w);
+        w->registered = 0;
+        return;
+    }
     if (events & EPOLLIN) flags |= CURL_CSELECT_IN;
     if (events & EPOLLOUT) flags |= CURL_CSELECT_OUT;
     if (events & (EPOLLERR | EPOLLHUP)) flags |= CURL_CSELECT_ERR;

@@ -24,10 +24,18 @@ int jw_end(jw_t *w)
 
 void jw_key(jw_t *w, const char *key)
 {
-    if (w->n++) put(w, ",", 1);
-    put(w, "\"", 1);
-    put(w, key, strlen(key));
-    put(w, "\":", 2);
+    size_t kl = strlen(key), need = kl + 3 + (w->n ? 1 : 0);
+    if (w->fail) return;
+    if (buf_reserve(w->b, need) < 0) { w->fail = 1; return; }   /* ,"key": in one go */
+    char *o = w->b->data + w->b->off + w->b->len;
+    if (w->n++) *o++ = ',';
+    *o++ = '"';
+    memcpy(o, key, kl);
+    o += kl;
+    *o++ = '"';
+    *o++ = ':';
+    w->b->len += need;
+    *o = 0;
 }
 
 void jw_value_str(jw_t *w, const char *s, size_t n)

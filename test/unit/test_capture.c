@@ -201,6 +201,36 @@ static void escape_matches_reference(void **state)
     }
 }
 
+/* The mask is the first 12 hex digits of SHA-256, the same on every call
+ * (cached or not), and different for a prefix or an evicted value. */
+static void mask_values(void **state)
+{
+    (void)state;
+    char m[CAPTURE_MASK_LEN];
+    for (int round = 0; round < 3; round++) {
+        capture_mask("abc", 3, m);
+        assert_string_equal(m, "[masked sha256:ba7816bf8f01]");
+        capture_mask("", 0, m);
+        assert_string_equal(m, "[masked sha256:e3b0c44298fc]");
+        capture_mask("ab", 2, m);                          /* a prefix of a cached value */
+        assert_string_equal(m, "[masked sha256:fb8e20fc2e4c]");
+        for (int i = 0; i < 6; i++) {                      /* more values than the cache holds */
+            char v[2] = { (char)('0' + i), 0 };
+            capture_mask(v, 1, m);
+        }
+        capture_mask("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", 56, m);
+        assert_string_equal(m, "[masked sha256:248d6a61d206]");
+    }
+    char big[1000];
+    memset(big, 'a', sizeof big);
+    char m2[CAPTURE_MASK_LEN];
+    capture_mask(big, sizeof big, m);                      /* too long to be kept */
+    capture_mask(big, sizeof big, m2);
+    assert_string_equal(m, m2);
+    capture_mask(big, 999, m2);
+    assert_string_not_equal(m, m2);
+}
+
 static void escape_full_buffer(void **state)
 {
     (void)state;
@@ -225,6 +255,7 @@ int main(void)
         cmocka_unit_test(appends_and_cap),
         cmocka_unit_test(escape_matches_reference),
         cmocka_unit_test(escape_full_buffer),
+        cmocka_unit_test(mask_values),
     };
     return cmocka_run_group_tests_name("capture", tests, NULL, NULL);
 }

@@ -26,7 +26,7 @@ static void integers_round_trip(void **state)
     jw_t w;
     jw_begin(&w, &b);
     for (int i = 0; i < N; i++) {
-        char k[8];
+        char k[16];
         snprintf(k, sizeof k, "k%d", i);
         jw_int(&w, k, vals[i]);
     }
@@ -35,7 +35,7 @@ static void integers_round_trip(void **state)
     json_t *j = json_loadb(buf_ptr(&b), buf_len(&b), 0, &e);
     assert_non_null(j);
     for (int i = 0; i < N; i++) {
-        char k[8], want[32];
+        char k[16], want[48];
         snprintf(k, sizeof k, "k%d", i);
         assert_true(json_is_integer(json_object_get(j, k)));
         assert_true(json_integer_value(json_object_get(j, k)) == vals[i]);

@@ -170,21 +170,6 @@ int loop_once(relay_t *r, int max_wait_ms)
     run_mhd(r);          /* also processes connections resumed above */
     upstream_poll_done(r);
     if (r->run_mhd) run_mhd(r);
-    /* before the capture lines of this turn are written (and wake their
-     * reader): start the transfers just added, and let libmicrohttpd end
-     * the requests it has just answered, so their end events go out in
-     * the same write */
-    now = clock_mono_us();
-    if (r->curl_deadline_mono >= 0 && now >= r->curl_deadline_mono) {
-        upstream_timeout(r);
-        upstream_poll_done(r);
-        upstream_do_unpause(r);
-    }
-    if (r->run_mhd || mhd_timeout_ms(r) == 0) {
-        run_mhd(r);
-        upstream_poll_done(r);
-        if (r->run_mhd) run_mhd(r);   /* connections resumed by what finished just now */
-    }
     now = clock_mono_us();
     if (now >= r->next_sweep_mono) {
         ex_sweep(r, now);

@@ -85,7 +85,7 @@ $(BENCH_MOCK): $(BENCH_SRC) $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $(BENCH_SRC) $(LIBA) $(LIBS)
 
-$(BUILD)/test/unit/%: test/unit/%.c $(LIBA) $(wildcard llm-*/*.c llm-*/*.h)
+$(BUILD)/test/unit/%: test/unit/%.c $(LIBA) $(wildcard llm-*/*.c llm-*/*.h test/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBA) $(LIBS) -lcmocka
 

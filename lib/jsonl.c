@@ -38,6 +38,7 @@ struct jsonl_reader {
     int eof, skipping;
     uint64_t lineno;
     char err[ERRBUF_SIZE];
+    int err_skipped;                    /* err is a line over max_line, skipped */
     /* raw prefix (sniffed bytes not yet passed on) */
     char *pre0; size_t pre0_len, pre0_off;
     /* decrypt */
@@ -266,6 +267,7 @@ static ssize_t fill(jsonl_reader_t *r)
 
 int jsonl_next(jsonl_reader_t *r, const char **line, size_t *len)
 {
+    r->err_skipped = 0;
     for (;;) {
         if (r->skipping) {
             char *nl = memchr(r->buf + r->start, '\n', r->end - r->start);
@@ -281,10 +283,9 @@ int jsonl_next(jsonl_reader_t *r, const char **line, size_t *len)
                 r->start = r->scan = (size_t)(nl - r->buf) + 1;
                 r->lineno++;
                 if (n > r->max_line) {
-                    char what[64];
-                    snprintf(what, sizeof what, "%zu", r->max_line);
-                    snprintf(r->err, sizeof r->err, "%s: line %llu: longer than %s bytes (skipped)",
-                             r->name, (unsigned long long)r->lineno, what);
+                    snprintf(r->err, sizeof r->err, "%s: line %llu: longer than %zu bytes (skipped)",
+                             r->name, (unsigned long long)r->lineno, r->max_line);
+                    r->err_skipped = 1;
                     return -1;
                 }
                 return 1;
@@ -295,6 +296,7 @@ int jsonl_next(jsonl_reader_t *r, const char **line, size_t *len)
                 snprintf(r->err, sizeof r->err, "%s: line %llu: longer than %zu bytes (skipped)",
                          r->name, (unsigned long long)r->lineno, r->max_line);
                 r->skipping = 1;
+                r->err_skipped = 1;
                 r->start = r->end = r->scan = 0;
                 return -1;
             }
@@ -336,6 +338,7 @@ int jsonl_next(jsonl_reader_t *r, const char **line, size_t *len)
 }
 
 const char *jsonl_error(const jsonl_reader_t *r) { return r->err; }
+int jsonl_error_skipped(const jsonl_reader_t *r) { return r->err_skipped; }
 uint64_t jsonl_lineno(const jsonl_reader_t *r) { return r->lineno; }
 const char *jsonl_path(const jsonl_reader_t *r) { return r->path; }
 

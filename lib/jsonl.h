@@ -28,6 +28,8 @@ jsonl_reader_t *jsonl_open(const char *path, const jsonl_opts_t *o, char *err, s
  * then skips to the next newline so the caller may go on). */
 int jsonl_next(jsonl_reader_t *r, const char **line, size_t *len);
 const char *jsonl_error(const jsonl_reader_t *r);
+/* 1 when the last -1 was a line over max_line, skipped: the caller may go on */
+int jsonl_error_skipped(const jsonl_reader_t *r);
 uint64_t jsonl_lineno(const jsonl_reader_t *r);   /* of the last line returned */
 const char *jsonl_path(const jsonl_reader_t *r);
 void jsonl_close(jsonl_reader_t *r);

@@ -226,21 +226,33 @@ static int fast_usage(usage_t *u, jsonscan_span_t us)
     return n > 0;
 }
 
-/* finish_reason from the choices array span: its first occurrence, as
- * reduce_body takes it for jansson (a string or null; else none) */
-static int fast_choice_finish(usage_t *u, jsonscan_span_t ch)
+/* The value of the first "finish_reason" member in the choices array
+ * span, when it is a string (quotes included) or null; p = NULL else. */
+static jsonscan_span_t first_finish_reason(jsonscan_span_t ch)
 {
+    jsonscan_span_t none = { NULL, 0 };
     const char *c = ch.p, *e = c + ch.n;
     const char *k = memmem(c, (size_t)(e - c), "\"finish_reason\":", 16);
-    if (!k) return 0;
+    if (!k) return none;
     const char *v = k + 16;
     while (v < e && (*v == ' ' || *v == '\t' || *v == '\n' || *v == '\r')) v++;
-    if (v >= e || *v != '"') return 0;
-    const char *q = v + 1;
-    while (q < e && *q != '"' && *q != '\\') q++;
-    if (q >= e || *q == '\\') return FAST_NO;
-    jsonscan_span_t s = { v, (size_t)(q + 1 - v) };
-    return fast_str(s, u->finish_reason, sizeof u->finish_reason);
+    if (v < e && *v == '"') {
+        const char *q = v + 1;
+        while (q < e && *q != '"') q += (*q == '\\') ? 2 : 1;
+        if (q < e) return (jsonscan_span_t){ v, (size_t)(q + 1 - v) };
+    } else if (e - v >= 4 && !memcmp(v, "null", 4)) {
+        return (jsonscan_span_t){ v, 4 };
+    }
+    return none;
+}
+
+/* finish_reason from the choices array span, as reduce_body takes it for
+ * jansson */
+static int fast_choice_finish(usage_t *u, jsonscan_span_t ch)
+{
+    jsonscan_span_t v = first_finish_reason(ch);
+    if (!v.p || v.p[0] != '"') return 0;
+    return fast_str(v, u->finish_reason, sizeof u->finish_reason);   /* escapes: FAST_NO */
 }
 
 /* The fast path over a body's member spans: found (0/1) or FAST_NO. */
@@ -268,17 +280,8 @@ static char *reduce_body(const jsonscan_span_t *sp, size_t *outlen)
     for (int i = 0; i < BK_CHOICES; i++) if (sp[i].p) cap += sp[i].n + strlen(body_keys[i]) + 4;
     const char *fr = NULL; size_t frn = 0;
     if (sp[BK_CHOICES].p) {             /* choices: the first choice's finish_reason */
-        const char *c = sp[BK_CHOICES].p, *e = c + sp[BK_CHOICES].n;
-        const char *k = memmem(c, (size_t)(e - c), "\"finish_reason\":", 16);
-        if (k) {
-            const char *v = k + 16;
-            while (v < e && (*v == ' ' || *v == '\t' || *v == '\n' || *v == '\r')) v++;
-            if (v < e && *v == '"') {
-                const char *q = v + 1;
-                while (q < e && *q != '"') q += (*q == '\\') ? 2 : 1;
-                if (q < e) { fr = v; frn = (size_t)(q + 1 - v); }
-            } else if (e - v >= 4 && !memcmp(v, "null", 4)) { fr = v; frn = 4; }
-        }
+        jsonscan_span_t v = first_finish_reason(sp[BK_CHOICES]);
+        fr = v.p; frn = v.n;
         cap += frn + 40;
     }
     char *out = malloc(cap), *o = out;

@@ -44,10 +44,9 @@ static int bad_line(reader_t *r, jsonl_reader_t *j, const char *why, char *err, 
  * (the reader skips it). */
 static int read_error(jsonl_reader_t *j, char *err, size_t errlen)
 {
-    const char *e = jsonl_error(j);
-    if (strstr(e, "longer than"))
+    if (jsonl_error_skipped(j))
         return 0;
-    snprintf(err, errlen, "unable to read %s", e);
+    snprintf(err, errlen, "unable to read %s", jsonl_error(j));
     return -1;
 }
 

@@ -26,6 +26,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include "fdio.h"
 #include "relay.h"
 #include "clock.h"
 
@@ -74,17 +75,6 @@ static unsigned long fnv1a(const char *s)
     return h;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return -1;
-        p += w; n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* take over spool files of relays that are gone (same socket, unlocked) */
 static void adopt_orphans(struct sink *s, const char *prefix)
 {
@@ -108,7 +98,7 @@ static void adopt_orphans(struct sink *s, const char *prefix)
         uint64_t took = 0;
         int ok = 1;
         while ((n = read(fd, b, STAGE)) > 0) {
-            if (write_all(s->spool_fd, b, (size_t)n) < 0) { ok = 0; break; }
+            if (fd_write_all(s->spool_fd, b, (size_t)n) < 0) { ok = 0; break; }
             took += (uint64_t)n;
         }
         if (ok && n == 0 && fsync(s->spool_fd) == 0) {

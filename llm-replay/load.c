@@ -46,9 +46,8 @@ static int read_file(load_t *l, merge_t *mg, const char *path, char *err, size_t
     int rc = 0, k;
     while (!rc && (k = jsonl_next(r, &line, &len)) != 0) {
         if (k < 0) {
-            const char *e = jsonl_error(r);
-            if (!strstr(e, "longer than")) {
-                snprintf(err, errlen, "unable to read %s", e);
+            if (!jsonl_error_skipped(r)) {
+                snprintf(err, errlen, "unable to read %s", jsonl_error(r));
                 rc = EXIT_TEMP;
                 break;
             }

@@ -134,9 +134,8 @@ int read_source(const cfg_t *c, scan_t *s, agg_t *a, const src_t *src, int64_t u
             continue;
         }
         if (k < 0) {
-            const char *e = jsonl_error(r);
-            if (!strstr(e, "longer than")) {
-                snprintf(err, errlen, "unable to read %s", e);
+            if (!jsonl_error_skipped(r)) {
+                snprintf(err, errlen, "unable to read %s", jsonl_error(r));
                 rc = EXIT_TEMP;
                 break;
             }

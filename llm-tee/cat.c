@@ -31,7 +31,7 @@ static int cat_one(const char *path, const jsonl_opts_t *o, char *out, size_t ca
         if (n < 0) {
             tee_log("error: %s", jsonl_error(r));
             rc = EXIT_USAGE;
-            if (strstr(jsonl_error(r), "longer than")) continue;
+            if (jsonl_error_skipped(r)) continue;
             break;
         }
         if (*used + len + 1 > cap) {

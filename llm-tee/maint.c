@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <archive.h>
 #include <archive_entry.h>
+#include "fdio.h"
 #include "tee.h"
 #include "clock.h"
 #include "err.h"
@@ -47,23 +48,12 @@ typedef struct {
     int failed;
 } sinkctx_t;
 
-static int write_all(int fd, const char *q, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, q, n);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return -1;
-        q += w; n -= (size_t)w;
-    }
-    return 0;
-}
-
 static int out_write(sinkctx_t *s, const void *p, size_t n)
 {
-    if (!s->cw) return write_all(s->fd, p, n);
+    if (!s->cw) return fd_write_all(s->fd, p, n);
     buf_reset(&s->enc);
     if (crypt_write(s->cw, p, n, &s->enc) < 0) return -1;
-    return write_all(s->fd, buf_ptr(&s->enc), buf_len(&s->enc));
+    return fd_write_all(s->fd, buf_ptr(&s->enc), buf_len(&s->enc));
 }
 
 static la_ssize_t ar_write(struct archive *a, void *ud, const void *p, size_t n)
@@ -94,7 +84,7 @@ int maint_compress_file(const char *src, int kind, const crypt_keys_t *k, const 
     if (s.fd < 0) { snprintf(err, errlen, "%s: %s", tmp, strerror(errno)); goto out; }
     if (enc) {
         s.cw = crypt_writer_new(k);
-        if (!s.cw || crypt_begin(s.cw, 0, 0, &s.enc) < 0 || write_all(s.fd, buf_ptr(&s.enc), buf_len(&s.enc)) < 0) {
+        if (!s.cw || crypt_begin(s.cw, 0, 0, &s.enc) < 0 || fd_write_all(s.fd, buf_ptr(&s.enc), buf_len(&s.enc)) < 0) {
             snprintf(err, errlen, "%s: %s", tmp, strerror(errno ? errno : EIO));
             goto out;
         }
@@ -124,7 +114,7 @@ int maint_compress_file(const char *src, int kind, const crypt_keys_t *k, const 
     if (s.cw) {
         buf_reset(&s.enc);
         if (crypt_end(s.cw, &s.enc) < 0) goto out;
-        if (write_all(s.fd, buf_ptr(&s.enc), buf_len(&s.enc)) < 0) { snprintf(err, errlen, "%s: %s", tmp, strerror(errno)); goto out; }
+        if (fd_write_all(s.fd, buf_ptr(&s.enc), buf_len(&s.enc)) < 0) { snprintf(err, errlen, "%s: %s", tmp, strerror(errno)); goto out; }
     }
     if (fsync(s.fd) < 0) { snprintf(err, errlen, "%s: %s", tmp, strerror(errno)); goto out; }
     if (rename(tmp, dst) < 0) { snprintf(err, errlen, "%s: %s", dst, strerror(errno)); goto out; }

@@ -16,8 +16,8 @@
 #include "buf.h"
 #include "crypt.h"
 #include "err.h"
+#include "tmpdir.h"
 
-static char tmpdir[] = "/tmp/test_crypt.XXXXXX";
 static char keyfile[300];
 
 static void write_text(const char *path, const char *text)
@@ -228,17 +228,9 @@ static void test_wrong_key(void **state)
     crypt_keys_free(k); crypt_keys_free(o); crypt_keys_free(rot);
 }
 
-static int cleanup(void **state)
-{
-    (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
 int main(void)
 {
-    if (!mkdtemp(tmpdir)) return 1;
+    if (tmpdir_make("test_crypt") < 0) return 1;
     snprintf(keyfile, sizeof keyfile, "%s/key", tmpdir);
     write_text(keyfile, "# keys\n00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n"
                         "  a0112233445566778899AABBCCDDEEFF00112233445566778899aabbccddeeff  \n");
@@ -248,5 +240,5 @@ int main(void)
         cmocka_unit_test(test_torn_and_recovered),
         cmocka_unit_test(test_wrong_key),
     };
-    return cmocka_run_group_tests_name("crypt", tests, NULL, cleanup);
+    return cmocka_run_group_tests_name("crypt", tests, NULL, tmpdir_remove);
 }

@@ -14,8 +14,8 @@
 
 #include "err.h"
 #include "files.h"
+#include "tmpdir.h"
 
-static char tmpdir[] = "/tmp/test_files.XXXXXX";
 
 static void test_day_parse_format(void **state)
 {
@@ -146,22 +146,14 @@ static void test_files_for_day(void **state)
     assert_non_null(strstr(err, "/nonexistent"));
 }
 
-static int cleanup(void **state)
-{
-    (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
 int main(void)
 {
-    if (!mkdtemp(tmpdir)) return 1;
+    if (tmpdir_make("test_files") < 0) return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_day_parse_format),
         cmocka_unit_test(test_day_add_cmp),
         cmocka_unit_test(test_parse_name),
         cmocka_unit_test(test_files_for_day),
     };
-    return cmocka_run_group_tests_name("files", tests, NULL, cleanup);
+    return cmocka_run_group_tests_name("files", tests, NULL, tmpdir_remove);
 }

@@ -47,6 +47,32 @@ stop_relay() {
     fi
 }
 
+# free_port — a TCP port for a server that cannot bind port 0 itself
+# (systemd-socket-activate): below the kernel's ephemeral range, so no
+# client socket of another test (or its TIME_WAIT) holds it, and in no
+# state in /proc/net/tcp{,6}.
+free_port() {
+    local low used p i
+    low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+    used=$(awk 'NR > 1 { split($2, a, ":"); print a[2] }' /proc/net/tcp /proc/net/tcp6 2>/dev/null)
+    for i in $(seq 1 100); do
+        p=$((10000 + RANDOM % (low - 10000)))
+        echo "$used" | grep -qix "$(printf '%04X' "$p")" || { echo "$p"; return 0; }
+    done
+    return 1
+}
+
+# wait_listen PORT [TRIES×0.05s] — until something listens on 127.0.0.1:PORT
+wait_listen() {
+    local hex i=0
+    hex=$(printf '%04X' "$1")
+    until awk -v h="$hex" 'NR > 1 && $4 == "0A" { split($2, a, ":"); if (a[2] == h) f = 1 } END { exit !f }' \
+            /proc/net/tcp /proc/net/tcp6 2>/dev/null; do
+        i=$((i + 1)); [ "$i" -gt "${2:-200}" ] && return 1
+        sleep 0.05
+    done
+}
+
 # events of the capture: jq over the file
 cap() { jq -c "$@" "$CAP"; }
 

@@ -9,15 +9,13 @@ teardown() {
     common_teardown
 }
 
-free_port() { echo $((20000 + RANDOM % 30000)); }
-
 @test "socket activation (Accept=no) with 2 workers: both serve, a killed worker is restarted, SIGTERM ends all with 0" {
     port=$(free_port)
     CAP="$BATS_TEST_TMPDIR/capture.jsonl"
     systemd-socket-activate -l "127.0.0.1:$port" -- "$RELAY" --workers 2 --upstream "$MOCK_URL" \
         --capture "$CAP" 2>"$BATS_TEST_TMPDIR/relay.log" &
     SSA_PID=$!
-    sleep 0.3
+    wait_listen "$port"
     # which worker accepts is the kernel's choice: ask until both have answered
     : > "$BATS_TEST_TMPDIR/seen"
     for i in $(seq 1 500); do
@@ -50,10 +48,11 @@ free_port() { echo $((20000 + RANDOM % 30000)); }
     systemd-socket-activate --inetd -a -l "127.0.0.1:$port" -- "$RELAY" --inetd --upstream "$MOCK_URL" \
         --capture "$CAP" 2>"$BATS_TEST_TMPDIR/relay.log" &
     SSA_PID=$!
-    sleep 0.3
+    wait_listen "$port"
     run curl -sS -v -o /dev/null -o /dev/null -o /dev/null "http://127.0.0.1:$port/v1/chat/completions" \
         "http://127.0.0.1:$port/v1/chat/completions" "http://127.0.0.1:$port/health" -d '{"model":"m","stream":true}'
-    [ "$(echo "$output" | grep -c 'Re-using existing connection')" -eq 2 ]
+    [ "$status" -eq 0 ] || { echo "$output"; cat "$BATS_TEST_TMPDIR/relay.log"; false; }
+    [ "$(echo "$output" | grep -c 'Re-using existing connection')" -eq 2 ] || { echo "$output"; false; }
     [ "$(echo "$output" | grep -c '< HTTP/1.1 200')" -eq 3 ]
     for i in $(seq 1 30); do grep -q 'died with code 0' "$BATS_TEST_TMPDIR/relay.log" && break; sleep 0.1; done
     grep -q 'died with code 0' "$BATS_TEST_TMPDIR/relay.log"

@@ -646,19 +646,46 @@ static void set_errtext(exchange_t *ex, const char *prefix, const char *msg)
     if ((ex->errtext = malloc(lp + lm + 1))) { memcpy(ex->errtext, prefix, lp); memcpy(ex->errtext + lp, msg, lm + 1); }
 }
 
+/* What kind of failure ended a transfer before the upstream's head was in:
+ * the first words of the 502's message. */
+static const char *failure_kind(CURLcode rc)
+{
+    switch (rc) {
+    case CURLE_COULDNT_RESOLVE_PROXY: case CURLE_COULDNT_RESOLVE_HOST: case CURLE_COULDNT_CONNECT:
+    case CURLE_SSL_CONNECT_ERROR: case CURLE_PEER_FAILED_VERIFICATION: case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER: case CURLE_SSL_CACERT_BADFILE: case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH: case CURLE_SSL_INVALIDCERTSTATUS: case CURLE_SSL_CRL_BADFILE:
+    case CURLE_USE_SSL_FAILED: case CURLE_PROXY:
+        return "upstream unreachable";
+    case CURLE_UNSUPPORTED_PROTOCOL: case CURLE_WEIRD_SERVER_REPLY: case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM: case CURLE_OUT_OF_MEMORY: case CURLE_BAD_CONTENT_ENCODING:
+        return "upstream sent an invalid response";
+    case CURLE_GOT_NOTHING: case CURLE_SEND_ERROR: case CURLE_RECV_ERROR: case CURLE_PARTIAL_FILE:
+        return "upstream closed the connection before answering";
+    default:
+        return "upstream request failed";
+    }
+}
+
 void ex_on_upstream_done(exchange_t *ex, CURLcode rc)
 {
     ex->curl_done = 1;
     ex->curl_rc = rc;
     if (!ex->headers_done) {
         if (ex->client_gone) { ex_finish(ex, OUT_CLIENT_CLOSED, "client closed the connection"); return; }
-        char msg[CURL_ERROR_SIZE + 64];
+        char msg[CURL_ERROR_SIZE + 160];
         const char *why = ex->curl_err[0] ? ex->curl_err : curl_easy_strerror(rc);
         if (rc == CURLE_OPERATION_TIMEDOUT) {
             snprintf(msg, sizeof msg, "upstream timed out: %s", why);
             ex_relay_error(ex, 504, ex->protocol == PROTO_ANTHROPIC ? "api_error" : "timeout", msg);
         } else {
-            snprintf(msg, sizeof msg, "upstream unreachable: %s", why);
+            if (ex->up_head_over)
+                snprintf(msg, sizeof msg, "upstream sent an invalid response: its header lines exceed the %zu bytes "
+                         "that limits.connection_memory leaves after this request's head", server_head_room(ex));
+            else if (rc == CURLE_OUT_OF_MEMORY && ex->status > 0)   /* libcurl's cap on one header line */
+                snprintf(msg, sizeof msg, "upstream sent an invalid response: a header line over libcurl's 100 KiB");
+            else
+                snprintf(msg, sizeof msg, "%s: %s", failure_kind(rc), why);
             ex_relay_error(ex, 502, "api_error", msg);
         }
         server_resume(ex);

@@ -136,6 +136,8 @@ typedef struct exchange {
     char curl_err[CURL_ERROR_SIZE];
     int status;
     hdr_t *rh; size_t nrh, rh_cap; /* response headers */
+    size_t req_head, up_head; /* request head size; bytes of the upstream's header lines so far */
+    int up_head_over;         /* the upstream's head outgrew the room the connection has for it */
     int headers_done, curl_done, paused, want_unpause;
     CURLcode curl_rc;
     long long content_length; /* from upstream, -1 unknown */
@@ -259,6 +261,7 @@ void conn_cleanup(relay_t *r);
 int server_start(relay_t *r, const int *fds, size_t nfds, char *err, size_t errlen);
 void server_stop(relay_t *r);
 void server_resume(exchange_t *ex);
+size_t server_head_room(const exchange_t *ex);
 void server_quiesce(relay_t *r);
 int server_add_fd(relay_t *r, int fd, const struct sockaddr *sa, socklen_t len);
 

@@ -183,10 +183,17 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
         ex->rh = NULL; ex->nrh = ex->rh_cap = 0;
         const char *sp = memchr(p, ' ', len);
         ex->status = sp ? atoi(sp + 1) : 0;
+        ex->up_head = 0;
         return len;
     }
     size_t l = len;
     while (l && (p[l - 1] == '\n' || p[l - 1] == '\r')) l--;
+    /* the head goes to the client from the connection's pool: one that
+     * cannot fit there ends here, with a 502 that says so */
+    if (ex->status >= 200 && (ex->up_head += len) > server_head_room(ex)) {
+        ex->up_head_over = 1;
+        return 0;
+    }
     if (l == 0) {                                     /* end of a header block */
         if (ex->status >= 200) ex_on_headers(ex);
         return len;

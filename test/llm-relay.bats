@@ -253,6 +253,38 @@ YAML
     assert_output timeout
 }
 
+@test "an upstream that does not speak HTTP, or whose head cannot fit the client's connection, gets a native 502 that says so" {
+    start_relay --upstream "$MOCK_URL"
+    run curl -sS -w '\n%{http_code}' "$RELAY_URL/v1/chat/completions" -H 'X-Mock-Scenario: garbage' -d "$CHAT"
+    assert_line --index 1 502
+    echo "${lines[0]}" | jq -e '.error.message | startswith("upstream sent an invalid response")'
+    # connection_memory 12KiB: 8,000 bytes of upstream header lines pass whole ...
+    run curl -sS -D - -o /dev/null "$RELAY_URL/v1/chat/completions" -H 'X-Mock-Scenario: big-head' \
+        -H 'X-Mock-Head-Bytes: 8000' -d "$CHAT"
+    assert_line --partial 'HTTP/1.1 200'
+    [ "$(echo "$output" | grep -c '^X-Pad-')" -eq 8 ]
+    # ... 12,000 cannot fit: a 502 naming the limit, not a dropped connection
+    run curl -sS -w '\n%{http_code}' "$RELAY_URL/v1/chat/completions" -H 'X-Mock-Scenario: big-head' \
+        -H 'X-Mock-Head-Bytes: 12000' -d "$CHAT"
+    assert_line --index 1 502
+    echo "${lines[0]}" | jq -e '.error.message | contains("limits.connection_memory")'
+    # and the connection serves the next request
+    run curl -sS -o /dev/null -w '%{http_code} %{num_connects}\n' "$RELAY_URL/v1/chat/completions" \
+        -H 'X-Mock-Scenario: big-head' -H 'X-Mock-Head-Bytes: 12000' -d "$CHAT" \
+        --next -o /dev/null -w '%{http_code} %{num_connects}\n' "$RELAY_URL/v1/chat/completions" -d "$CHAT"
+    assert_output "$(printf '502 1\n200 0')"
+    stop_relay
+    run cap -r 'select(.event=="end") | [.outcome, .status] | @tsv'
+    assert_output "$(printf 'relay_error\t502\nok\t200\nrelay_error\t502\nrelay_error\t502\nok\t200')"
+    validate_capture
+    # more connection memory, more room
+    printf 'upstreams:\n  m: { url: "%s" }\nlimits: { connection_memory: 32KiB }\n' "$MOCK_URL" > "$BATS_TEST_TMPDIR/c.yaml"
+    start_relay -c "$BATS_TEST_TMPDIR/c.yaml"
+    run curl -sS -o /dev/null -w '%{http_code}' "$RELAY_URL/v1/chat/completions" -H 'X-Mock-Scenario: big-head' \
+        -H 'X-Mock-Head-Bytes: 12000' -d "$CHAT"
+    assert_output 200
+}
+
 @test "a body over the limit gets a native 413 and is captured as refused" {
     start_relay --upstream "$MOCK_URL" --max-body 1k
     head -c 5000 /dev/zero | tr '\0' a > "$BATS_TEST_TMPDIR/big"

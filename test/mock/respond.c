@@ -43,6 +43,8 @@ enum scen {
 	SC_HANG,
 	SC_NOLENGTH,
 	SC_HEADERS,
+	SC_BIG_HEAD,
+	SC_GARBAGE,
 	SC_COUNT
 };
 
@@ -50,7 +52,7 @@ static const char *const scen_names[SC_COUNT] = {
 	"default", "echo",  "crlf",    "comments", "multiline", "ping",
 	"error-midstream",  "split-utf8", "big-event", "429", "500",
 	"reset",   "slow",  "gzip",    "drip",     "hang",      "nolength",
-	"headers",
+	"headers", "big-head", "garbage",
 };
 
 #define BIG_EVENT_BYTES 1048576
@@ -69,7 +71,7 @@ struct ctx {
 	enum proto proto;
 	enum ep ep;
 	enum scen sc;
-	long chunks, interval, delay;
+	long chunks, interval, delay, head_bytes;
 	bool stream, include_usage, tools, head;
 	const char *model;
 	size_t model_len;
@@ -793,6 +795,18 @@ static void scenario_headers(const struct ctx *x, struct sb *h)
 			   "x-request-id: upstream-req-1\r\n");
 	if (x->sc == SC_GZIP)
 		sb_puts(h, "Content-Encoding: gzip\r\n");
+	/* header lines of up to 1000 bytes each, X-Mock-Head-Bytes in all */
+	for (long left = x->sc == SC_BIG_HEAD ? x->head_bytes : 0, i = 0;
+	     left > 0; i++) {
+		char name[40];
+		int pre = snprintf(name, sizeof name, "X-Pad-%ld: ", i);
+		long v = (left < 1000 ? left : 1000) - pre - 2;
+		sb_puts(h, name);
+		for (long k = 0; k < v; k++)
+			sb_add(h, "p", 1);
+		sb_puts(h, "\r\n");
+		left -= pre + (v > 0 ? v : 0) + 2;
+	}
 }
 
 /* Sends a complete (non-stream) response. Returns true to keep alive. */
@@ -1210,6 +1224,9 @@ static bool answer(struct ctx *x)
 	case SC_HANG:
 		wait_peer_close(x->c->fd);
 		return false;
+	case SC_GARBAGE:
+		send_all(x->c->fd, "HELLO THERE\r\n\r\n", 15);
+		return false;
 	case SC_429:
 		error_body(&b, x->proto, "rate_limit_error",
 			   "rate_limit_exceeded", "Rate limit reached", 18);
@@ -1371,6 +1388,7 @@ bool handle_request(struct conn *c, struct req *r)
 	x.chunks = header_long(r, "X-Mock-Chunks", drip ? 50 : 5, 10000000);
 	x.interval = header_long(r, "X-Mock-Interval-Ms",
 				 drip ? 100 : demo ? 30 : 0, 600000);
+	x.head_bytes = header_long(r, "X-Mock-Head-Bytes", 16384, 1048576);
 	x.delay = header_long(r, "X-Mock-Delay-Ms", x.sc == SC_SLOW ? 1000 : 0,
 			      600000);
 	setup_texts(&x);

@@ -32,11 +32,22 @@ static void suspend(exchange_t *ex)
 
 /* ---- responses the relay makes itself ---- */
 
+/* IMF-fixdate (RFC 9110 §5.6.7), formatted once a second */
 static void add_date(struct MHD_Response *resp)
 {
-    char d[64]; time_t t = time(NULL); struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(d, sizeof d, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    static char d[40];
+    static time_t last = -1;
+    time_t t = time(NULL);
+    if (t != last) {
+        static const char wd[7][4] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
+        static const char mo[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        snprintf(d, sizeof d, "%s, %02d %s %04d %02d:%02d:%02d GMT", wd[tm.tm_wday % 7], tm.tm_mday,
+                 mo[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+        last = t;
+    }
     MHD_add_response_header(resp, "Date", d);
 }
 
@@ -130,12 +141,15 @@ static enum MHD_Result queue_upstream_response(exchange_t *ex)
     struct MHD_Response *resp = whole_response(ex);
     if (!resp) resp = MHD_create_response_from_callback(size, block, reader, ex, NULL);
     if (!resp) return MHD_NO;
+    int dated = 0;
     for (size_t i = 0; i < ex->nrh; i++) {
+        if (!dated && !strcasecmp(ex->rh[i].name, "date")) dated = 1;
         if (!strcasecmp(ex->rh[i].name, "x-request-id"))
             MHD_add_response_header(resp, "X-Upstream-Request-Id", ex->rh[i].value);
         else if (!skip_response_header(ex, ex->rh[i].name))
             MHD_add_response_header(resp, ex->rh[i].name, ex->rh[i].value);
     }
+    if (!dated) add_date(resp);   /* RFC 9110 §6.6.1: a forwarded response gets one */
     MHD_add_response_header(resp, "X-Request-Id", ex->id);
     enum MHD_Result rc = MHD_queue_response(ex->conn, (unsigned)(ex->tr_whole ? ex->tr_status : ex->status), resp);
     MHD_destroy_response(resp);

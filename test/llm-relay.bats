@@ -36,6 +36,10 @@ compare_direct() {
     assert_output "$(printf 'ok\t200\t11\t5\t3\tstop')"
     run cap -r 'select(.event=="request") | [.model, .stream, .protocol, .route, .body_json] | @tsv'
     assert_output "$(printf 'mock-model\tfalse\topenai\tdefault\ttrue')"
+    # the mock sends no Date: the relay adds one (RFC 9110 §6.6.1), an IMF-fixdate
+    ! grep -qi '^date:' "$BATS_TEST_TMPDIR/direct.h"
+    [ "$(grep -ci '^date:' "$BATS_TEST_TMPDIR/relayed.h")" -eq 1 ]
+    grep -Eq '^Date: (Mon|Tue|Wed|Thu|Fri|Sat|Sun), [0-9]{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2} GMT.?$' "$BATS_TEST_TMPDIR/relayed.h"
 }
 
 @test "streaming chat: events pass through as they come, usage asked for and withheld" {
@@ -449,9 +453,11 @@ YAML
     stop_relay
     printf 'upstreams:\n  tls: { url: "https://127.0.0.1:%s", ca_file: "%s/cert.pem" }\n' "$port" "$BATS_TEST_TMPDIR" > tls.yaml
     start_relay -c tls.yaml
-    run curl -sS -o /dev/null -w '%{http_code}' "$RELAY_URL/v1/models"
+    run curl -sS -D "$BATS_TEST_TMPDIR/h" -o /dev/null -w '%{http_code}' "$RELAY_URL/v1/models"
     [ "$output" = 200 ] || cat "$BATS_TEST_TMPDIR/relay.log"
     assert_output 200
+    # this upstream sends its own Date: passed on, not doubled
+    [ "$(grep -ci '^date:' "$BATS_TEST_TMPDIR/h")" -eq 1 ]
 }
 
 @test "a large body streams to the upstream (Content-Length and chunked), capture keeps a marked prefix" {

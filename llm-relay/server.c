@@ -127,6 +127,13 @@ static struct MHD_Response *whole_response(exchange_t *ex)
     return resp;
 }
 
+/* A response that has no body whatever its header says (RFC 9110 §6.4.1):
+ * to HEAD, and 1xx, 204, 304. */
+static int bodiless(const exchange_t *ex)
+{
+    return !strcmp(ex->method, "HEAD") || ex->status < 200 || ex->status == 204 || ex->status == 304;
+}
+
 static enum MHD_Result queue_upstream_response(exchange_t *ex)
 {
     uint64_t size = MHD_SIZE_UNKNOWN;
@@ -138,7 +145,17 @@ static enum MHD_Result queue_upstream_response(exchange_t *ex)
      * one needs no more than its length */
     size_t block = size != MHD_SIZE_UNKNOWN ? (size < 1024 ? 1024 : size > 16384 ? 16384 : (size_t)size)
                    : ex->http10 ? 16384 : 64;
-    struct MHD_Response *resp = whole_response(ex);
+    /* a bodiless one: libmicrohttpd frames an unsized answer to HEAD or a
+     * 304 as an empty chunked body, which a keep-alive client would read
+     * as the start of its next response. A size makes it send the head
+     * alone, Content-Length being the upstream's (the size of the body a
+     * GET would get); without one, an empty buffer (libmicrohttpd then
+     * says Content-Length: 0, as it always names a known size). */
+    int nobody = !ex->tr_whole && bodiless(ex);
+    struct MHD_Response *resp = nobody ? (ex->content_length >= 0 && ex->status != 204 && ex->status >= 200 ?
+                                          MHD_create_response_from_callback((uint64_t)ex->content_length, 64, reader, ex, NULL) :
+                                          MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT))
+                                       : whole_response(ex);
     if (!resp) resp = MHD_create_response_from_callback(size, block, reader, ex, NULL);
     if (!resp) return MHD_NO;
     int dated = 0;
@@ -157,10 +174,11 @@ static enum MHD_Result queue_upstream_response(exchange_t *ex)
 }
 
 /* Status and headers can go to the client (a translated whole body first
- * needs all of the upstream's). */
+ * needs all of the upstream's; a bodiless answer goes once its transfer
+ * is over, as one buffer). */
 static int response_ready(const exchange_t *ex)
 {
-    return ex->headers_done && (!ex->tr_whole || ex->curl_done);
+    return ex->headers_done && (!(ex->tr_whole || bodiless(ex)) || ex->curl_done);
 }
 
 /* ---- connections ---- */

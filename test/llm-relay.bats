@@ -289,6 +289,54 @@ YAML
     assert_output 200
 }
 
+# heads REQUEST... — sends each request on one connection after the answer
+# to the one before; prints every answer's bytes as they came, a line
+# "--" after each (the bytes that come within 300 ms of a head count).
+heads() {
+    python3 - "$RELAY_PORT" "$@" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.settimeout(0.3)
+for req in sys.argv[2:]:
+    s.sendall(req.encode().decode("unicode_escape").encode("latin1"))
+    got = b""
+    while True:
+        try:
+            d = s.recv(65536)
+        except socket.timeout:
+            break
+        if not d:
+            break
+        got += d
+    sys.stdout.write(got.decode("latin1").replace("\r", "") + "--\n")
+PY
+}
+
+@test "HEAD and 304 answers are a head alone with the upstream's Content-Length; the connection goes on" {
+    start_relay --upstream "$MOCK_URL"
+    run heads 'HEAD /v1/models HTTP/1.1\r\nHost: x\r\n\r\n' \
+              'GET /v1/models HTTP/1.1\r\nHost: x\r\nX-Mock-Scenario: 304\r\n\r\n' \
+              'GET /v1/models HTTP/1.1\r\nHost: x\r\n\r\n'
+    answer() { echo "$output" | awk -v k="$1" '/^--$/ { n++; next } n == k'; }
+    after_head() { answer "$1" | awk 'body { print } /^$/ { body = 1 }'; }
+    [ "$(echo "$output" | grep -c '^HTTP/1.1 ')" -eq 3 ]
+    # each head ends its answer: nothing follows the blank line
+    [ -z "$(after_head 0)" ]
+    [ -z "$(after_head 1)" ]
+    [ "$(answer 0 | grep -ci '^content-length:')" -eq 1 ]
+    answer 0 | grep -qx 'Content-Length: 102'
+    answer 1 | grep -qx 'HTTP/1.1 304 Not Modified'
+    [ "$(answer 1 | grep -ci '^content-length:')" -eq 1 ]
+    answer 1 | grep -qx 'Content-Length: 102'
+    answer 1 | grep -qx 'ETag: "mock"'
+    ! echo "$output" | grep -qi '^transfer-encoding'
+    after_head 2 | grep -q '"object":"list"'
+    stop_relay
+    run cap -r 'select(.event=="end") | [.outcome, .status] | @tsv'
+    assert_output "$(printf 'ok\t200\nok\t304\nok\t200')"
+    validate_capture
+}
+
 @test "a body over the limit gets a native 413 and is captured as refused" {
     start_relay --upstream "$MOCK_URL" --max-body 1k
     head -c 5000 /dev/zero | tr '\0' a > "$BATS_TEST_TMPDIR/big"

@@ -45,6 +45,7 @@ enum scen {
 	SC_HEADERS,
 	SC_BIG_HEAD,
 	SC_GARBAGE,
+	SC_304,
 	SC_COUNT
 };
 
@@ -52,7 +53,7 @@ static const char *const scen_names[SC_COUNT] = {
 	"default", "echo",  "crlf",    "comments", "multiline", "ping",
 	"error-midstream",  "split-utf8", "big-event", "429", "500",
 	"reset",   "slow",  "gzip",    "drip",     "hang",      "nolength",
-	"headers", "big-head", "garbage",
+	"headers", "big-head", "garbage", "304",
 };
 
 #define BIG_EVENT_BYTES 1048576
@@ -1224,6 +1225,11 @@ static bool answer(struct ctx *x)
 	case SC_HANG:
 		wait_peer_close(x->c->fd);
 		return false;
+	case SC_304: {
+		static const char h[] = "HTTP/1.1 304 Not Modified\r\n"
+					"ETag: \"mock\"\r\nContent-Length: 102\r\n\r\n";
+		return send_all(x->c->fd, h, sizeof h - 1) == 0 && !x->r->close;
+	}
 	case SC_GARBAGE:
 		send_all(x->c->fd, "HELLO THERE\r\n\r\n", 15);
 		return false;

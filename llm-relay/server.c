@@ -319,6 +319,15 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const 
 static enum MHD_Result serve_internal(exchange_t *ex, const char *url)
 {
     relay_t *r = ex->r;
+    if (!strcmp(url, "*")) {              /* OPTIONS *: about the relay itself (RFC 9110 §9.3.7) */
+        struct MHD_Response *resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+        if (!resp) return MHD_NO;
+        add_date(resp);
+        MHD_add_response_header(resp, "Allow", "OPTIONS, GET, HEAD, POST, PUT, PATCH, DELETE");
+        enum MHD_Result rc = MHD_queue_response(ex->conn, 200, resp);
+        MHD_destroy_response(resp);
+        return rc;
+    }
     if (!strcmp(url, "/health")) {
         char h[96];
         int n = snprintf(h, sizeof h, "{\"status\":\"%s\",\"pid\":%d,\"active\":%zu}\n",
@@ -332,6 +341,16 @@ static enum MHD_Result serve_internal(exchange_t *ex, const char *url)
                                       text, len, NULL, NULL, 0);
     free(text);
     return rc;
+}
+
+/* RFC 9112 §3.2.2: a server MUST accept an absolute-form target
+ * ("http://host/path?q"). The relay sends to its own upstream, so only the
+ * origin form ("/path?q") counts: the length of the scheme and authority to
+ * skip, 0 when the target is not absolute-form. */
+static size_t absolute_prefix(const char *t)
+{
+    size_t k = !strncasecmp(t, "http://", 7) ? 7 : !strncasecmp(t, "https://", 8) ? 8 : 0;
+    return k ? k + strcspn(t + k, "/?") : 0;
 }
 
 static int first_call(exchange_t *ex, struct MHD_Connection *conn, const char *url, const char *method)
@@ -351,6 +370,7 @@ static int first_call(exchange_t *ex, struct MHD_Connection *conn, const char *u
     if (s.head + HEAD_RESERVE > ex->r->conn_pool) {
         ex_relay_error(ex, 431, "invalid_request_error", "request header fields too large"); return 1;
     }
+    if (ex->uri[0] != '/') { ex_relay_error(ex, 400, "invalid_request_error", "invalid request-target"); return 1; }
     /* request smuggling shapes libmicrohttpd lets through (DESIGN.md) */
     if (s.bad) { ex_relay_error(ex, 400, "invalid_request_error", s.bad); return 1; }
     if (s.ncl > 1) { ex_relay_error(ex, 400, "invalid_request_error", s.cl_differs ? "differing Content-Length headers" : "duplicate Content-Length headers"); return 1; }
@@ -385,11 +405,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 {
     relay_t *r = cls;
     exchange_t *ex = *req_cls;
+    size_t abs = absolute_prefix(url);
+    if (abs) url = url[abs] ? url + abs : "/";
     if (!ex) { ex = ex_new(r, url); if (!ex) return MHD_NO; *req_cls = ex; }
     switch (ex->state) {
     case EX_NEW:
         ex->http10 = version && !strcmp(version, MHD_HTTP_VERSION_1_0);
         if (!strcmp(url, "/health") || !strcmp(url, "/metrics") ||
+            (!strcmp(url, "*") && !strcmp(method, "OPTIONS")) ||
             (!strcmp(url, "/v1/feedback") && !strcmp(method, "POST"))) {
             conn_t *cc = conn_of(conn);
             if (cc) conn_head_done(cc, ex);
@@ -465,7 +488,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
     (void)conn;
-    return ex_new(cls, uri);
+    size_t abs = absolute_prefix(uri);
+    if (!abs || uri[abs] == '/') return ex_new(cls, uri + abs);
+    char *origin = malloc(strlen(uri + abs) + 2);      /* "http://host?q" is "/?q" */
+    if (!origin) return NULL;
+    origin[0] = '/';
+    strcpy(origin + 1, uri + abs);
+    exchange_t *ex = ex_new(cls, origin);
+    free(origin);
+    return ex;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,

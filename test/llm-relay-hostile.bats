@@ -40,6 +40,28 @@ SMUGGLED='GET /v1/models HTTP/1.1\r\nHost: a\r\nX-Mock-Scenario: echo\r\n\r\n'
     assert_output 200
 }
 
+@test "request-targets: absolute-form goes upstream in origin form, OPTIONS * is answered, others get 400 and close" {
+    start_relay --upstream "$MOCK_URL"
+    run probe 'GET http://api.example.com/v1/models?x=1 HTTP/1.1\r\nHost: api.example.com\r\nX-Mock-Scenario: echo\r\n\r\n' --timeout 500
+    echo "$output" | jq -e '.statuses == [200]'
+    curl -sS "$MOCK_URL/__mock/last" | jq -e '.target == "/v1/models?x=1"'
+    run probe 'GET HTTPS://api.example.com?y=2 HTTP/1.1\r\nHost: api.example.com\r\nX-Mock-Scenario: echo\r\n\r\n' --timeout 500
+    echo "$output" | jq -e '.statuses == [200]'
+    curl -sS "$MOCK_URL/__mock/last" | jq -e '.target == "/?y=2"'
+    # the relay's own paths are recognised in absolute-form too
+    run probe 'GET http://relay.example/health HTTP/1.1\r\nHost: relay.example\r\n\r\n' --timeout 500
+    echo "$output" | jq -e '.statuses == [200] and (.head | test("application/json"))'
+    curl -sS -X POST "$MOCK_URL/__mock/reset" > /dev/null
+    run probe 'OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n' --timeout 500
+    echo "$output" | jq -e '.statuses == [200] and (.head | test("\r\nAllow: [A-Z, ]*POST")) and (.closed | not)'
+    smuggle 400 "GET * HTTP/1.1\r\nHost: a\r\n\r\n$SMUGGLED"
+    smuggle 400 "GET v1/models HTTP/1.1\r\nHost: a\r\n\r\n$SMUGGLED"
+    stop_relay
+    run cap -r 'select(.event=="request") | .uri'
+    assert_output "$(printf '/v1/models?x=1\n/?y=2\n*\nv1/models')"
+    validate_capture
+}
+
 @test "a head that leaves no room for the answer's head gets a native 431 and close; smaller ones pass" {
     start_relay --upstream "$MOCK_URL"          # connection_memory 12KiB: heads up to 8KiB
     big=$(head -c 9000 /dev/zero | tr '\0' a)

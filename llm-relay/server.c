@@ -2,6 +2,7 @@
  * the request handler (header checks, body intake, relay-generated native
  * errors, /health and /metrics), and the streaming content reader. */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -255,7 +256,7 @@ static enum MHD_Result body_streaming(exchange_t *ex, const char *upload, size_t
 
 
 struct hdr_scan { exchange_t *ex; int ncl; char cl[32]; int cl_differs; int te; const char *te_val; int anth;
-                  const char *bad; size_t head; };
+                  const char *bad; size_t head; int nhost; const char *host; size_t host_len; };
 
 /* Of a connection's memory pool, what a request head may fill: the rest
  * holds the response head (upstream headers included). A head that fills
@@ -312,6 +313,7 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const 
     }
     if (!strcasecmp(key, "transfer-encoding")) { s->te++; s->te_val = value; }
     if (!strcasecmp(key, "anthropic-version")) s->anth = 1;
+    if (!strcasecmp(key, "host")) { s->nhost++; s->host = value; s->host_len = vlen; }
     hdr_push(&s->ex->qh, &s->ex->nqh, &s->ex->qh_cap, key, klen, value, vlen);
     return MHD_YES;
 }
@@ -353,6 +355,17 @@ static size_t absolute_prefix(const char *t)
     return k ? k + strcspn(t + k, "/?") : 0;
 }
 
+/* RFC 3986 §3.2.2-3: a reg-name, IPv4 or [IPv6] host and an optional port,
+ * or nothing at all */
+static int host_valid(const char *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)v[i];
+        if (!(isalnum(c) || (c && strchr("-._~!$&'()*+,;=%:[]", c)))) return 0;
+    }
+    return 1;
+}
+
 static int first_call(exchange_t *ex, struct MHD_Connection *conn, const char *url, const char *method)
 {
     struct hdr_scan s = { .ex = ex };
@@ -371,6 +384,10 @@ static int first_call(exchange_t *ex, struct MHD_Connection *conn, const char *u
         ex_relay_error(ex, 431, "invalid_request_error", "request header fields too large"); return 1;
     }
     if (ex->uri[0] != '/') { ex_relay_error(ex, 400, "invalid_request_error", "invalid request-target"); return 1; }
+    /* RFC 9112 §3.2: an HTTP/1.1 request has exactly one valid Host */
+    if (s.nhost > 1) { ex_relay_error(ex, 400, "invalid_request_error", "more than one Host header"); return 1; }
+    if (!s.nhost && !ex->http10) { ex_relay_error(ex, 400, "invalid_request_error", "missing Host header"); return 1; }
+    if (s.nhost && !host_valid(s.host, s.host_len)) { ex_relay_error(ex, 400, "invalid_request_error", "invalid Host header"); return 1; }
     /* request smuggling shapes libmicrohttpd lets through (DESIGN.md) */
     if (s.bad) { ex_relay_error(ex, 400, "invalid_request_error", s.bad); return 1; }
     if (s.ncl > 1) { ex_relay_error(ex, 400, "invalid_request_error", s.cl_differs ? "differing Content-Length headers" : "duplicate Content-Length headers"); return 1; }
@@ -567,7 +584,9 @@ int server_start(relay_t *r, const int *fds, size_t nfds, char *err, size_t errl
             /* the soft limits (503) are ours, in conn.c; this is the hard one */
             MHD_OPTION_CONNECTION_LIMIT, c->max_connections + 256,
             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)c->conn_timeout_s,
-            MHD_OPTION_STRICT_FOR_CLIENT, 1,
+            /* 0: the relay checks Host itself (first_call); libmicrohttpd
+             * 0.9.75 sends the head of its own 400 twice when it does */
+            MHD_OPTION_STRICT_FOR_CLIENT, 0,
             MHD_OPTION_END);
         if (!d) { snprintf(err, errlen, "unable to start the HTTP server"); return -1; }
         r->daemons[r->ndaemons] = d;

@@ -88,16 +88,30 @@ SMUGGLED='GET /v1/models HTTP/1.1\r\nHost: a\r\nX-Mock-Scenario: echo\r\n\r\n'
     curl -sS "$MOCK_URL/__mock/stats" | jq -e '.requests == 0'
 }
 
-@test "oversized head → 431, oversized body → 413, missing Host → 400, all with close" {
+@test "oversized head → 431, oversized body → 413, missing, doubled or invalid Host → 400, all with close" {
     start_relay --upstream "$MOCK_URL" --max-body 1k
     big=$(head -c 40000 /dev/zero | tr '\0' a)
     run probe "GET /v1/models HTTP/1.1\r\nHost: a\r\nX-Big: $big\r\n\r\n"
     echo "$output" | jq -e '.statuses == [431] and .closed'
     run probe "POST /v1/x HTTP/1.1\r\nHost: a\r\nContent-Length: 5000\r\n\r\n"
     echo "$output" | jq -e '.statuses == [413] and .closed'
-    run probe "GET /v1/models HTTP/1.1\r\n\r\n"
-    echo "$output" | jq -e '.statuses[0] == 400 and .closed'
     curl -sS "$MOCK_URL/__mock/stats" | jq -e '.requests == 0'
+    # Host (RFC 9112 §3.2): one answer each, the relay's own JSON, nothing upstream
+    smuggle 400 "GET /v1/models HTTP/1.1\r\n\r\n$SMUGGLED"
+    echo "$output" | jq -e '.head | test("application/json")'
+    smuggle 400 "GET /v1/models HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n$SMUGGLED"
+    smuggle 400 "GET /v1/models HTTP/1.1\r\nHost: a b\r\n\r\n$SMUGGLED"
+    smuggle 400 "GET /v1/models HTTP/1.1\r\nHost: a/b\r\n\r\n$SMUGGLED"
+    # HTTP/1.0 needs none; an empty one and [IPv6]:port are valid
+    run probe "GET /v1/models HTTP/1.0\r\n\r\n"
+    echo "$output" | jq -e '.statuses == [200]'
+    run probe "GET /v1/models HTTP/1.1\r\nHost:\r\nConnection: close\r\n\r\n"
+    echo "$output" | jq -e '.statuses == [200]'
+    run probe "GET /v1/models HTTP/1.1\r\nHost: [::1]:8080\r\nConnection: close\r\n\r\n"
+    echo "$output" | jq -e '.statuses == [200]'
+    stop_relay
+    run cap -r 'select(.event=="end" and .status == 400) | .error'
+    assert_output "$(printf 'missing Host header\nmore than one Host header\ninvalid Host header\ninvalid Host header')"
 }
 
 @test "slowloris: a head trickled byte by byte is closed at the header deadline; others are served meanwhile" {

@@ -391,6 +391,9 @@ static int first_call(exchange_t *ex, struct MHD_Connection *conn, const char *u
     /* request smuggling shapes libmicrohttpd lets through (DESIGN.md) */
     if (s.bad) { ex_relay_error(ex, 400, "invalid_request_error", s.bad); return 1; }
     if (s.ncl > 1) { ex_relay_error(ex, 400, "invalid_request_error", s.cl_differs ? "differing Content-Length headers" : "duplicate Content-Length headers"); return 1; }
+    if (s.te && ex->http10) {   /* RFC 9112 §6.1: its framing is faulty (nginx: 400 too) */
+        ex_relay_error(ex, 400, "invalid_request_error", "Transfer-Encoding in an HTTP/1.0 request"); return 1;
+    }
     if (s.ncl > 0 && s.te) { ex_relay_error(ex, 400, "invalid_request_error", "both Content-Length and Transfer-Encoding"); return 1; }
     if (s.te > 1 || (s.te && strcasecmp(s.te_val, "chunked") != 0)) {
         ex_relay_error(ex, 501, "invalid_request_error", "unsupported Transfer-Encoding"); return 1;

@@ -35,6 +35,7 @@ SMUGGLED='GET /v1/models HTTP/1.1\r\nHost: a\r\nX-Mock-Scenario: echo\r\n\r\n'
     smuggle 400 "POST /v1/x HTTP/1.1\r\nHost: a\r\nContent-Length : 5\r\n\r\nhello$SMUGGLED"
     smuggle 400 "POST /v1/x HTTP/1.1\r\nHost: a\r\nX-A: b\r\n Transfer-Encoding: chunked\r\nContent-Length: 0\r\n\r\n$SMUGGLED"
     smuggle 400 "POST /v1/x HTTP/1.1\r\nHost: a\r\nX-A: b\x01c\r\n\r\n$SMUGGLED"
+    smuggle 400 "POST /v1/x HTTP/1.0\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n$SMUGGLED"
     # the relay still serves everyone else
     run curl -sS -o /dev/null -w '%{http_code}' "$RELAY_URL/v1/models"
     assert_output 200

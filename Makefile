@@ -57,7 +57,7 @@ all: $(BINS) $(MOCK)
 # bin/ holds the programs of the last build (normal or sanitizer)
 bin/%: $(BUILD)/%/prog
 	@mkdir -p bin
-	cp $< $@
+	cp $< $@.tmp && mv -f $@.tmp $@   # a new file: a running copy (make run) keeps its own
 
 define PROGRAM_template
 $(BUILD)/$(1)/prog: $(patsubst %.c,$(BUILD)/%.o,$(wildcard $(1)/*.c)) $(LIBA)

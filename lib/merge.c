@@ -641,17 +641,24 @@ static json_t *object_whole(const char *p, size_t n, buf_t *tmp)
 
 static json_t *parse_with(const char *p, size_t n, const char **why, buf_t *tmp)
 {
+    /* the reason, for the warning that names the line (per thread) */
+    static _Thread_local char reason[JSON_ERROR_TEXT_LENGTH + 48];
     json_t *j = object_whole(p, n, tmp);
+    const char *r = NULL;
     if (!j) {
         json_error_t je;
         j = json_loadb(p, n, JSON_ALLOW_NUL, &je);
-        if (j && !json_is_object(j)) {
+        if (!j) {
+            snprintf(reason, sizeof reason, "invalid JSON at column %d: %s", je.column, je.text);
+            r = reason;
+        } else if (!json_is_object(j)) {
             json_decref(j);
             j = NULL;
+            r = "not a JSON object";
         }
     }
     if (why)
-        *why = j ? NULL : "not a JSON object";
+        *why = r;
     return j;
 }
 

@@ -58,7 +58,8 @@ int merge_event(merge_t *m, json_t *ev);
  * other flat objects by a fast path that builds the same jansson values
  * json_loadb would, the rest by jansson — then merge_event. A line that is
  * not a JSON object is counted as malformed; *why (when why is not NULL)
- * then gets a static text saying so, else NULL. Same returns as
+ * then says why ("invalid JSON at column N: …" or "not a JSON object"; in a
+ * buffer of the thread's, good until its next line), else NULL. Same returns as
  * merge_event. */
 int merge_line(merge_t *m, const char *p, size_t n, const char **why);
 /* Parse one capture line the way merge_line does: a new JSON object, or

@@ -55,10 +55,14 @@ static int read_file(load_t *l, merge_t *mg, const char *path, char *err, size_t
             continue;
         }
         if (k != 1) continue;
-        json_t *ev = merge_parse_line(line, len, NULL);
+        const char *why = NULL;
+        json_t *ev = merge_parse_line(line, len, &why);
         if (!ev || !jstr(ev, "id") || !jstr(ev, "event")) {
+            char msg[256];
+            snprintf(msg, sizeof msg, "not a capture event: %s",
+                     ev ? "no \"event\" and \"id\" strings" : why);
             json_decref(ev);
-            rc = malformed(l, name, jsonl_lineno(r), "not a capture event", err, errlen);
+            rc = malformed(l, name, jsonl_lineno(r), msg, err, errlen);
             continue;
         }
         int m = merge_event(mg, ev);

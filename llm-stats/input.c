@@ -147,7 +147,11 @@ int read_source(const cfg_t *c, scan_t *s, agg_t *a, const src_t *src, int64_t u
         int m = scan_line(s, line, len, err, errlen);
         if (f) f->unlock(f->ctx);
         if (m < 0) rc = m == -2 ? EXIT_USAGE : EXIT_TEMP;
-        else if (m == 1) rc = line_error(c, a, name, jsonl_lineno(r), "not a capture event", err, errlen);
+        else if (m == 1) {
+            char why[128];
+            snprintf(why, sizeof why, "not a capture event: %s", scan_why(s));
+            rc = line_error(c, a, name, jsonl_lineno(r), why, err, errlen);
+        }
         if (src->completion &&
             (!scan_open_in_range(s) || scan_last_ts(s) > until + COMPLETION_GRACE)) break;
     }

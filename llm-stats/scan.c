@@ -24,6 +24,7 @@ typedef struct pend {
 
 struct scan {
     agg_t *a;
+    const char *why;                /* what the last malformed line lacked */
     scan_opts_t o;
     htab_t open;
     size_t n_counted;
@@ -225,6 +226,18 @@ static int on_end(scan_t *s, const span_t *f, const char *id, char *err, size_t 
     return rc;
 }
 
+static int malformed(scan_t *s, const char *why)
+{
+    s->a->malformed++;
+    s->why = why;
+    return 1;
+}
+
+const char *scan_why(const scan_t *s)
+{
+    return s->why ? s->why : "malformed";
+}
+
 int scan_line(scan_t *s, const char *line, size_t len, char *err, size_t errlen)
 {
     s->a->lines++;
@@ -236,12 +249,10 @@ int scan_line(scan_t *s, const char *line, size_t len, char *err, size_t errlen)
             return 0;                                   /* a kind added later */
     }
     span_t f[K_N];
-    if (fields_scan(line, len, KEYS, K_N, f) || !span_is_string(f[K_EVENT]) || !f[K_V].p) {
-        s->a->malformed++;
-        return 1;
-    }
+    if (fields_scan(line, len, KEYS, K_N, f)) return malformed(s, "not one JSON object");
+    if (!span_is_string(f[K_EVENT]) || !f[K_V].p) return malformed(s, "no \"event\" string or no \"v\"");
     if (!span_eq(f[K_V], "1")) {               /* never guess at another version */
-        if (span_int(f[K_V]) < 0) { s->a->malformed++; return 1; }
+        if (span_int(f[K_V]) < 0) return malformed(s, "\"v\" is not a version number");
         s->a->unknown_version++;
         return 0;
     }
@@ -250,16 +261,13 @@ int scan_line(scan_t *s, const char *line, size_t len, char *err, size_t errlen)
     if (!kind) return 0;
     char id[ID_LEN], ts_s[40];
     int64_t ts;
-    if (!span_is_string(f[K_ID]) || f[K_ID].n - 2 >= ID_LEN || !span_is_string(f[K_TS]) ||
-        f[K_TS].n - 2 >= sizeof ts_s) {
-        s->a->malformed++;
-        return 1;
-    }
+    if (!span_is_string(f[K_ID]) || f[K_ID].n - 2 >= ID_LEN) return malformed(s, "no \"id\" string of an exchange id");
+    if (!span_is_string(f[K_TS]) || f[K_TS].n - 2 >= sizeof ts_s) return malformed(s, "no \"ts\" string");
     memcpy(id, f[K_ID].p + 1, f[K_ID].n - 2);
     id[f[K_ID].n - 2] = 0;
     memcpy(ts_s, f[K_TS].p + 1, f[K_TS].n - 2);
     ts_s[f[K_TS].n - 2] = 0;
-    if (clock_parse_rfc3339(ts_s, &ts)) { s->a->malformed++; return 1; }
+    if (clock_parse_rfc3339(ts_s, &ts)) return malformed(s, "\"ts\" is not an RFC 3339 time");
     if (kind == 1) {
         if (on_request(s, f, id, ts)) { snprintf(err, errlen, "out of memory"); return -1; }
         return 0;

@@ -178,6 +178,7 @@ void scan_free(scan_t *s);
  * (malformed: counted in agg); -1 when memory is short, -2 when the
  * --where program failed (err). */
 int scan_line(scan_t *s, const char *line, size_t len, char *err, size_t errlen);
+const char *scan_why(const scan_t *s);   /* why the last line scan_line returned 1 for was not one */
 /* Completion mode: new requests are not counted, only the ends of open
  * ones (reading past the last day to finish its exchanges). */
 void scan_completing(scan_t *s, int on);

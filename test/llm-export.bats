@@ -42,7 +42,7 @@ golden() {
 @test "the summary counts every exchange: rows and skips by reason, malformed lines" {
     run summary --date 2026-11-26 --format openai-sft day
     assert_success
-    assert_output "$(printf '%s\n' 'llm-export: warning: day/2026/11/26.jsonl:40: not a JSON object' \
+    assert_output "$(printf '%s\n' "llm-export: warning: day/2026/11/26.jsonl:40: invalid JSON at column 4: '[' or '{' expected near 'this'" \
         'llm-export: 2026-11-26: 33 exchanges, 25 rows (openai-sft); skipped: incomplete 2, failed 4, not_chat 1, body_truncated 1; 1 malformed lines')"
     run summary -q --date 2026-11-26 --format openai-sft day
     assert_output ''
@@ -346,7 +346,7 @@ golden() {
     # --strict: the malformed line is fatal
     run x --strict --date 2026-11-26 day
     [ "$status" -eq 100 ]
-    assert_output 'llm-export: fatal: day/2026/11/26.jsonl:40: not a JSON object'
+    assert_output "llm-export: fatal: day/2026/11/26.jsonl:40: invalid JSON at column 4: '[' or '{' expected near 'this'"
     # | head -1: quiet, status 0 (a day of many rows, so the pipe closes early)
     for i in $(seq 40); do cat "$BATS_TEST_TMPDIR/all.jsonl"; done > "$BATS_TEST_TMPDIR/big.jsonl"
     run bash -c "set -o pipefail; '$EXPORT' -q '$BATS_TEST_TMPDIR/big.jsonl' 2>'$BATS_TEST_TMPDIR/err' | head -1 | cut -c1-8"

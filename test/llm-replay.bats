@@ -262,7 +262,9 @@ gaps() {
     run replay --target "$MOCK_URL" "$BATS_TEST_TMPDIR/bad.jsonl"
     assert_success
     [ "${#lines[@]}" -eq 6 ]
-    grep -q 'bad.jsonl:1: not a capture event' "$BATS_TEST_TMPDIR/replay.err"
+    grep -q 'bad.jsonl:1: not a capture event: invalid JSON at column [0-9]*: ' "$BATS_TEST_TMPDIR/replay.err"
+    grep -q 'bad.jsonl:2: not a capture event: invalid JSON at column [0-9]*: ' "$BATS_TEST_TMPDIR/replay.err"
+    grep -q 'bad.jsonl:[0-9]*: not a capture event: no "event" and "id" strings' "$BATS_TEST_TMPDIR/replay.err"
     grep -q '3 lines were not capture events' "$BATS_TEST_TMPDIR/replay.err"
     run replay --target "$MOCK_URL" --strict "$BATS_TEST_TMPDIR/bad.jsonl"
     assert_failure 100

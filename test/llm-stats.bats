@@ -84,7 +84,7 @@ days() {
     echo "$output" | jq -e '.groups[2].incomplete == 1 and .groups[2].requests == 0'
     run "$STATS" --strict "$FIX/edge.jsonl"
     [ "$status" -eq 100 ]
-    assert_output --partial 'edge.jsonl:7: not a capture event'
+    assert_output --partial 'edge.jsonl:7: not a capture event: not one JSON object'
 }
 
 @test "inputs: a directory's days, --date, --since/--until, .gz and .zst, stdin, several files" {

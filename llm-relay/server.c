@@ -150,15 +150,20 @@ static enum MHD_Result queue_upstream_response(exchange_t *ex)
      * 304 as an empty chunked body, which a keep-alive client would read
      * as the start of its next response. A size makes it send the head
      * alone, Content-Length being the upstream's (the size of the body a
-     * GET would get); without one, an empty buffer (libmicrohttpd then
-     * says Content-Length: 0, as it always names a known size). */
+     * GET would get). A HEAD or 304 the upstream gave no size: no framing
+     * header at all and Connection: close (libmicrohttpd names any known
+     * size, and 0 would be false). 204 and 1xx: an empty buffer. */
     int nobody = !ex->tr_whole && bodiless(ex);
-    struct MHD_Response *resp = nobody ? (ex->content_length >= 0 && ex->status != 204 && ex->status >= 200 ?
-                                          MHD_create_response_from_callback((uint64_t)ex->content_length, 64, reader, ex, NULL) :
-                                          MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT))
-                                       : whole_response(ex);
-    if (!resp) resp = MHD_create_response_from_callback(size, block, reader, ex, NULL);
+    int sized = ex->content_length >= 0 && ex->status != 204 && ex->status >= 200;
+    int unsized = nobody && !sized && ex->status != 204 && ex->status >= 200;
+    struct MHD_Response *resp =
+        !nobody ? whole_response(ex)
+        : sized ? MHD_create_response_from_callback((uint64_t)ex->content_length, 64, reader, ex, NULL)
+        : unsized ? MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64, reader, ex, NULL)
+        : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    if (!resp && !nobody) resp = MHD_create_response_from_callback(size, block, reader, ex, NULL);
     if (!resp) return MHD_NO;
+    if (unsized) MHD_set_response_options(resp, MHD_RF_HTTP_1_0_COMPATIBLE_STRICT, MHD_RO_END);
     int dated = 0;
     for (size_t i = 0; i < ex->nrh; i++) {
         if (!dated && !strcasecmp(ex->rh[i].name, "date")) dated = 1;

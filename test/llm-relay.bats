@@ -312,7 +312,7 @@ for req in sys.argv[2:]:
 PY
 }
 
-@test "HEAD and 304 answers are a head alone with the upstream's Content-Length; the connection goes on" {
+@test "HEAD and 304 answers are a head alone with the upstream's Content-Length; the connection goes on (closes when there is none)" {
     start_relay --upstream "$MOCK_URL"
     run heads 'HEAD /v1/models HTTP/1.1\r\nHost: x\r\n\r\n' \
               'GET /v1/models HTTP/1.1\r\nHost: x\r\nX-Mock-Scenario: 304\r\n\r\n' \
@@ -331,9 +331,18 @@ PY
     answer 1 | grep -qx 'ETag: "mock"'
     ! echo "$output" | grep -qi '^transfer-encoding'
     after_head 2 | grep -q '"object":"list"'
+    # a HEAD the upstream gives no size: no framing header (0 would be
+    # false), the connection closed after the head
+    run heads 'HEAD /v1/models HTTP/1.1\r\nHost: x\r\nX-Mock-Scenario: nolength\r\n\r\n' \
+              'GET /v1/models HTTP/1.1\r\nHost: x\r\n\r\n'
+    answer 0 | grep -qx 'HTTP/1.1 200 OK'
+    answer 0 | grep -qix 'connection: close'
+    ! answer 0 | grep -qi '^content-length:\|^transfer-encoding:'
+    [ -z "$(after_head 0)" ]
+    [ -z "$(answer 1)" ]
     stop_relay
     run cap -r 'select(.event=="end") | [.outcome, .status] | @tsv'
-    assert_output "$(printf 'ok\t200\nok\t304\nok\t200')"
+    assert_output "$(printf 'ok\t200\nok\t304\nok\t200\nok\t200')"
     validate_capture
 }
 

@@ -65,13 +65,21 @@ static int list_has(const char *list, const char *name)
     return 0;
 }
 
+/* 1 when name is "connection" (checked on every header of every
+ * exchange: the first letter and the length rule most out at once) */
+static int is_connection(const char *name)
+{
+    return (name[0] | 0x20) == 'c' && strlen(name) == 10 && !strcasecmp(name, "connection");
+}
+
 int hdr_is_hop_by_hop(const char *name, const hdr_t *v, size_t n)
 {
     static const char *const hop[] = { "connection", "keep-alive", "proxy-connection",
         "proxy-authenticate", "proxy-authorization", "te", "trailer",
         "transfer-encoding", "upgrade", NULL };
-    for (int i = 0; hop[i]; i++) if (!strcasecmp(name, hop[i])) return 1;
+    if (strchr("cCkKpPtTuU", name[0]) && name[0])       /* the first letters of the list */
+        for (int i = 0; hop[i]; i++) if (!strcasecmp(name, hop[i])) return 1;
     for (size_t i = 0; i < n; i++)      /* named by Connection: */
-        if (!strcasecmp(v[i].name, "connection") && list_has(v[i].value, name)) return 1;
+        if (is_connection(v[i].name) && list_has(v[i].value, name)) return 1;
     return 0;
 }

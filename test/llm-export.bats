@@ -258,14 +258,14 @@ golden() {
         [ "$(jq -r --arg f "$f" '.files[] | select(.name==$f) | .sha256' manifest.json)" = "$(sha256sum "$f" | cut -d' ' -f1)" ]
         [ "$(jq -r --arg f "$f" '.files[] | select(.name==$f) | .rows' manifest.json)" = "$(wc -l < "$f")" ]
     done
-    ! ls -a "$BATS_TEST_TMPDIR" | grep -q '^\.b\.tar\.zst'          # no temporary files left
+    ! ls -a "$BATS_TEST_TMPDIR" | grep -q '^\.b\.tar\.zst' || false          # no temporary files left
 }
 
 @test "redaction: e-mails, phones, cards, keys and --redact-regex; tool arguments stay JSON" {
     golden openai-sft.redact.jsonl day26 --format openai-sft --redact --redact-regex 'Tok[a-z]+'
     run grep -c 'REDACTED_CARD\].*REDACTED_PHONE' golden/openai-sft.redact.jsonl
     assert_output '3'
-    ! grep -q '4111\|555 0100\|Tokyo' golden/openai-sft.redact.jsonl
+    ! grep -q '4111\|555 0100\|Tokyo' golden/openai-sft.redact.jsonl || false
     grep -q '"arguments":"{\\"city\\":\\"\[REDACTED\]\\"}"' golden/openai-sft.redact.jsonl
     node "$VALIDATE" sft golden/openai-sft.redact.jsonl
     # the exchanges rows too: the user is an e-mail

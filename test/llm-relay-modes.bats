@@ -30,7 +30,7 @@ teardown() {
     kill -9 "$victim"
     for i in $(seq 1 30); do [ "$(pgrep -P "$SSA_PID" | wc -l)" -eq 2 ] && ! pgrep -P "$SSA_PID" | grep -qx "$victim" && break; sleep 0.1; done
     [ "$(pgrep -P "$SSA_PID" | wc -l)" -eq 2 ]
-    ! pgrep -P "$SSA_PID" | grep -qx "$victim"
+    ! pgrep -P "$SSA_PID" | grep -qx "$victim" || false
     grep -q 'died of signal 9: restarting' "$BATS_TEST_TMPDIR/relay.log"
     run curl -sS -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/v1/chat/completions" -d '{"model":"m"}'
     assert_output 200

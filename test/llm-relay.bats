@@ -37,7 +37,7 @@ compare_direct() {
     run cap -r 'select(.event=="request") | [.model, .stream, .protocol, .route, .body_json] | @tsv'
     assert_output "$(printf 'mock-model\tfalse\topenai\tdefault\ttrue')"
     # the mock sends no Date: the relay adds one (RFC 9110 §6.6.1), an IMF-fixdate
-    ! grep -qi '^date:' "$BATS_TEST_TMPDIR/direct.h"
+    ! grep -qi '^date:' "$BATS_TEST_TMPDIR/direct.h" || false
     [ "$(grep -ci '^date:' "$BATS_TEST_TMPDIR/relayed.h")" -eq 1 ]
     grep -Eq '^Date: (Mon|Tue|Wed|Thu|Fri|Sat|Sun), [0-9]{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2} GMT.?$' "$BATS_TEST_TMPDIR/relayed.h"
 }
@@ -46,7 +46,7 @@ compare_direct() {
     start_relay --upstream "$MOCK_URL"
     compare_direct /v1/chat/completions "$SCHAT"
     # the client got no usage chunk, the upstream was asked for one
-    ! grep -q '"usage"' "$BATS_TEST_TMPDIR/relayed"
+    ! grep -q '"usage"' "$BATS_TEST_TMPDIR/relayed" || false
     run cap -r 'select(.event=="chunk" and .withheld) | .data'
     assert_output --partial '"choices":[]'
     run cap -r 'select(.event=="end") | [.usage.input_tokens, .usage.output_tokens, .chunks, (.timing.ttft_us > 0)] | @tsv'
@@ -149,7 +149,9 @@ compare_direct() {
     printf '{"model":"m",\n "x":"\377\376 not utf-8"}' > "$BATS_TEST_TMPDIR/body"
     curl -sS -X PUT "$RELAY_URL/v1/files/abc?purpose=a%20b&x=1" -H 'X-Mock-Scenario: echo' \
         -H 'X-Custom: one' -H 'X-Custom: two' -H 'Content-Type: application/json' \
-        -H 'Connection: keep-alive, X-Hop' -H 'X-Hop: secret-hop' \
+        -H 'Connection: keep-alive, X-Hop' -H 'X-Hop: secret-hop' -H 'Keep-Alive: timeout=5' \
+        -H 'TE: trailers' -H 'Upgrade: h2c' -H 'Proxy-Authorization: Basic eDp5' -H 'Proxy-Connection: keep-alive' \
+        -H 'Trailer: X-T' -H 'Teapot: kept' -H 'Upgraded: kept' \
         --data-binary @"$BATS_TEST_TMPDIR/body" -o "$BATS_TEST_TMPDIR/echo"
     run jq -r .method "$BATS_TEST_TMPDIR/echo"; assert_output PUT
     run jq -r .target "$BATS_TEST_TMPDIR/echo"; assert_output '/v1/files/abc?purpose=a%20b&x=1'
@@ -157,6 +159,9 @@ compare_direct() {
     run jq -r '[.headers[] | .[0] | ascii_downcase] | join(",")' "$BATS_TEST_TMPDIR/echo"
     refute_output --partial 'x-hop'
     refute_output --partial 'connection'
+    for h in keep-alive te upgrade proxy-authorization trailer; do ! echo ",$output," | grep -q ",$h," || false; done
+    assert_output --partial 'teapot'
+    assert_output --partial 'upgraded'
     jq -r .body_base64 "$BATS_TEST_TMPDIR/echo" | base64 -d | cmp - "$BATS_TEST_TMPDIR/body"
     stop_relay
     node "$TOOLS/rebuild.js" --request "$CAP" | cmp - "$BATS_TEST_TMPDIR/body"
@@ -181,7 +186,13 @@ compare_direct() {
     run jq -r '.headers[] | select(.[0]|ascii_downcase=="authorization") | .[1]' "$BATS_TEST_TMPDIR/echo"
     assert_output 'Bearer sk-provider-secret'
     stop_relay
-    ! grep -q 'sk-client\|sk-provider' "$CAP"
+    # the client's key is nowhere in the capture; its Authorization is masked.
+    # (The provider's key is in the echo body: the mock answers with the
+    # headers it received. Bodies are recorded as they came.)
+    ! grep -q 'sk-client' "$CAP" || false
+    run cap -r 'select(.headers) | .event as $e | .headers[] | select(.[0]|ascii_downcase=="authorization") | [$e, .[1]] | @tsv'
+    assert_output --regexp '^request	\[masked sha256:[0-9a-f]{12}\]$'
+    ! cap -r 'select(.headers) | .headers[][1]' | grep -q 'sk-provider' || false
     start_relay --upstream "$MOCK_URL" --protocol anthropic --api-key-env PLLM_TEST_KEY
     curl -sS "$RELAY_URL/v1/messages" -H 'X-Mock-Scenario: echo' -H 'x-api-key: sk-client' -d '{}' -o "$BATS_TEST_TMPDIR/echo"
     run jq -r '[.headers[] | select(.[0]|ascii_downcase=="x-api-key") | .[1]] | join(",")' "$BATS_TEST_TMPDIR/echo"
@@ -329,7 +340,7 @@ PY
     [ "$(answer 1 | grep -ci '^content-length:')" -eq 1 ]
     answer 1 | grep -qx 'Content-Length: 102'
     answer 1 | grep -qx 'ETag: "mock"'
-    ! echo "$output" | grep -qi '^transfer-encoding'
+    ! echo "$output" | grep -qi '^transfer-encoding' || false
     after_head 2 | grep -q '"object":"list"'
     # a HEAD the upstream gives no size: no framing header (0 would be
     # false), the connection closed after the head
@@ -337,7 +348,7 @@ PY
               'GET /v1/models HTTP/1.1\r\nHost: x\r\n\r\n'
     answer 0 | grep -qx 'HTTP/1.1 200 OK'
     answer 0 | grep -qix 'connection: close'
-    ! answer 0 | grep -qi '^content-length:\|^transfer-encoding:'
+    ! answer 0 | grep -qi '^content-length:\|^transfer-encoding:' || false
     [ -z "$(after_head 0)" ]
     [ -z "$(answer 1)" ]
     stop_relay

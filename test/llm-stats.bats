@@ -251,7 +251,7 @@ days() {
     assert_output ''
     golden days.day.html cat "$BATS_TEST_TMPDIR/r.html"
     # nothing to fetch: no src or href at all
-    ! grep -Eo '(src|href)=' "$BATS_TEST_TMPDIR/r.html"
+    ! grep -Eo '(src|href)=' "$BATS_TEST_TMPDIR/r.html" || false
     command -v chromium >/dev/null || skip "chromium is not installed (bin/pllm-deps installs it)"
     marks=$(grep -o 'class="mark"' "$BATS_TEST_TMPDIR/r.html" | wc -l)
     timeout 60 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
@@ -297,10 +297,10 @@ days() {
     assert_success
     [ ! -e "$BATS_TEST_TMPDIR/llm.prom.tmp" ]
     # every line: a comment (HELP/TYPE) or NAME{LABELS} VALUE
-    ! grep -Ev '^(# (HELP|TYPE) [a-z_]+ .+|[a-z_]+(\{([a-z_]+="([^"\\]|\\.)*",?)*\})? (NaN|-?[0-9.e+-]+))$' "$BATS_TEST_TMPDIR/llm.prom"
+    ! grep -Ev '^(# (HELP|TYPE) [a-z_]+ .+|[a-z_]+(\{([a-z_]+="([^"\\]|\\.)*",?)*\})? (NaN|-?[0-9.e+-]+))$' "$BATS_TEST_TMPDIR/llm.prom" || false
     grep -q '^llm_stats_requests{model="gpt-4o-mini",user="bob",status="429"} 1$' "$BATS_TEST_TMPDIR/llm.prom"
     grep -q '^llm_stats_errors{model="gpt-4o-mini",user="bob",status="429",kind="upstream_4xx"} 1$' "$BATS_TEST_TMPDIR/llm.prom"
-    ! grep -q '^llm_stats_cost_usd{model="mock-model"' "$BATS_TEST_TMPDIR/llm.prom"
+    ! grep -q '^llm_stats_cost_usd{model="mock-model"' "$BATS_TEST_TMPDIR/llm.prom" || false
 }
 
 @test "encrypted days need --key; llm-tee -o - piped into llm-stats --follow (the man page's example)" {

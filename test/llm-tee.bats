@@ -173,8 +173,8 @@ wait_file() {
     wait_file "$D/2026/11/26.3.jsonl.zst"
     i=0; while compgen -G "$D/2026/11/26.[0-9]*.jsonl" >/dev/null && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
     stop_tee
-    ! compgen -G "$D/2026/11/26.[0-9]*.jsonl"
-    ! compgen -G "$D/2026/11/*.tmp"
+    ! compgen -G "$D/2026/11/26.[0-9]*.jsonl" || false
+    ! compgen -G "$D/2026/11/*.tmp" || false
     [ -f "$D/2026/11/26.jsonl" ]
     # each part is a zstd file below the rotation size (uncompressed)
     for p in "$D"/2026/11/26.[0-9]*.jsonl.zst; do
@@ -243,7 +243,7 @@ wait_file() {
     "$TEE" -d "$D" --encrypt-key "$BATS_TEST_TMPDIR/k1" < "$BATS_TEST_TMPDIR/in" 2>"$BATS_TEST_TMPDIR/tee.log"
     F="$D/2026/11/26.jsonl.enc"
     [ -f "$F" ] && [ ! -e "$D/2026/11/26.jsonl" ]
-    ! grep -q '"seq"' "$F"
+    ! grep -q '"seq"' "$F" || false
     [ "$(head -c 8 "$F" | od -An -tx1 | tr -d ' ')" = 93504c4c4d454e43 ]
     run "$TEE" --cat --encrypt-key "$BATS_TEST_TMPDIR/k1" "$F"
     assert_success
@@ -425,7 +425,7 @@ wait_file() {
     stop_tee
     run sh -c "cat '$D'/*/*/*.jsonl | jq -r .event | sort | uniq -c | awk '{ print \$2, \$1 }'"
     assert_output "$(printf 'chunk 3\nend 3\nrequest 3\nresponse 3')"
-    ! ls "$BATS_TEST_TMPDIR"/llm-relay-spool.* 2>/dev/null
+    ! ls "$BATS_TEST_TMPDIR"/llm-relay-spool.* 2>/dev/null || false
 }
 
 @test "systemd socket activation: writers on the socket systemd passes (LISTEN_FDS); stdin is not read" {

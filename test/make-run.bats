@@ -39,9 +39,9 @@ stop_run() {
 # none of the processes it started is left: nothing listens on its ports
 # and nothing runs with its data directory
 nothing_left() {
-    ! pgrep -f "$DATA" > /dev/null
-    ! pgrep -f "127.0.0.1:$DEMO_PORT" > /dev/null
-    ! curl -s -m 1 -o /dev/null "http://127.0.0.1:$RUN_PORT/health"
+    ! pgrep -f "$DATA" > /dev/null || false
+    ! pgrep -f "127.0.0.1:$DEMO_PORT" > /dev/null || false
+    ! curl -s -m 1 -o /dev/null "http://127.0.0.1:$RUN_PORT/health" || false
 }
 
 @test "make run: relay, demo upstream and llm-tee; a chat and a message captured in today's file; SIGTERM stops all with 0" {
@@ -68,7 +68,7 @@ nothing_left() {
     run curl -sS -o /dev/null -w '%{http_code}' "http://127.0.0.1:$RUN_PORT/v1/chat/completions" \
         -H 'Content-Type: application/json' -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hi"}]}'
     assert_output 200
-    ! grep -q 'llm-tee' "$BATS_TEST_TMPDIR/run.log"
+    ! grep -q 'llm-tee' "$BATS_TEST_TMPDIR/run.log" || false
     stop_run
     nothing_left
     CAP="$BATS_TEST_TMPDIR/cap.jsonl"
@@ -83,6 +83,6 @@ nothing_left() {
         PLLM_DEMO_PORT="$DEMO_PORT" PLLM_DATA="$DATA" sh "$PLLM_ROOT/bin/pllm-run"
     [ "$status" -eq 111 ]
     assert_output --partial 'unable to listen on 127.0.0.1:'"$RUN_PORT"': Address already in use'
-    ! pgrep -f "$DATA" > /dev/null
-    ! pgrep -f "127.0.0.1:$DEMO_PORT" > /dev/null
+    ! pgrep -f "$DATA" > /dev/null || false
+    ! pgrep -f "127.0.0.1:$DEMO_PORT" > /dev/null || false
 }

@@ -93,6 +93,7 @@ void ex_free(exchange_t *ex)
     hdr_free_all(ex->qh, ex->nqh);
     hdr_free_all(ex->rh, ex->nrh);
     buf_free(&ex->body); buf_free(&ex->out); buf_free(&ex->piece); buf_free(&ex->usage_copy);
+    buf_free(&ex->probe);
     if (ex->sse) sse_free(ex->sse);
     if (ex->zsse) sse_free(ex->zsse);
     if (ex->zs) { inflateEnd(ex->zs); free(ex->zs); }
@@ -261,7 +262,7 @@ static int injectable(const exchange_t *ex, const upstream_t *up, const char *re
 /* Ask an OpenAI-compatible stream for usage when the client did not. */
 static void maybe_inject_usage(exchange_t *ex, json_t *root, int has_so, const char *rest, int as_json)
 {
-    if (!ex->stream || !injectable(ex, ex->up, rest))
+    if (!ex->stream || !injectable(ex, ex->up, rest) || ex->up->stream_options_rejected)
         return;
     if ((has_so || as_json) && !root) return;      /* could not parse it: leave it alone */
     json_t *so = root ? json_object_get(root, "stream_options") : NULL;
@@ -292,6 +293,7 @@ static void maybe_inject_usage(exchange_t *ex, json_t *root, int has_so, const c
         ex->up_body_len = strlen(ex->up_body);
     }
     ex->withhold_usage = 1;
+    ex->so_added = !so;
 }
 
 static void write_request_event(exchange_t *ex, const char *path, const char *query)
@@ -486,6 +488,8 @@ static int header_is(const hdr_t *h, const char *name, const char *prefix)
     return !strcasecmp(h->name, name) && !strncasecmp(h->value, prefix, strlen(prefix));
 }
 
+static void response_event(exchange_t *ex);
+
 void ex_on_headers(exchange_t *ex)
 {
     ex->headers_done = 1;
@@ -499,17 +503,72 @@ void ex_on_headers(exchange_t *ex)
         }
         if (!strcasecmp(h->name, "transfer-encoding")) ex->content_length = -1;
     }
-    jw_t w;
-    if (sink_none(ex->r->sink)) goto sent;
-    jw_event(&w, ex, "response", clock_wall_us());
-    jw_int(&w, "status", ex->status);
-    jw_headers(&w, "headers", ex->rh, ex->nrh);
-    jw_int(&w, "t_us", ex_now_us(ex));
-    jw_str(&w, "source", "upstream");
-    jw_emit(ex, &w);
-sent:
+    /* an upstream that does not take the stream_options the relay added
+     * (some OpenAI-compatible servers refuse unknown fields): hold the
+     * answer until its body says whether that is why */
+    if (ex->so_added && ex->attempts < 2 && !ex->tr && !ex->model_rewritten &&
+        (ex->status == 400 || ex->status == 422)) {
+        ex->usage_probe = 1;
+        return;
+    }
+    response_event(ex);
+}
+
+static void response_event(exchange_t *ex)
+{
+    if (!sink_none(ex->r->sink)) {
+        jw_t w;
+        jw_event(&w, ex, "response", clock_wall_us());
+        jw_int(&w, "status", ex->status);
+        jw_headers(&w, "headers", ex->rh, ex->nrh);
+        jw_int(&w, "t_us", ex_now_us(ex));
+        jw_str(&w, "source", "upstream");
+        jw_emit(ex, &w);
+    }
     if (ex->tr) xlate_on_headers(ex);
     if (!ex->tr_whole) server_resume(ex);   /* a translated whole body waits for its end */
+}
+
+#define PROBE_MAX (256u << 10)   /* an error body longer than this is passed on as it is */
+
+/* The held answer goes on as any other: its response event, then its body. */
+static void probe_release(exchange_t *ex)
+{
+    ex->usage_probe = 0;
+    response_event(ex);
+    if (buf_len(&ex->probe)) ex_on_body(ex, buf_ptr(&ex->probe), buf_len(&ex->probe));
+    buf_free(&ex->probe);
+}
+
+/* The held answer names stream_options: ask again with the client's own
+ * body, and no more of this upstream. 1 when the new attempt is under way. */
+static int probe_retry(exchange_t *ex)
+{
+    if (!memmem(buf_ptr(&ex->probe), buf_len(&ex->probe), "stream_options", 14)) return 0;
+    relay_log("upstream %s answered %d to the stream_options the relay added: asked again without; "
+              "not added for it any more (until a reload)", ex->up->name, ex->status);
+    ex->up->stream_options_rejected = 1;
+    ex->usage_probe = 0;
+    buf_free(&ex->probe);
+    hdr_free_all(ex->rh, ex->nrh);
+    ex->rh = NULL; ex->nrh = ex->rh_cap = 0;
+    ex->status = 0; ex->up_head = 0;
+    ex->headers_done = ex->curl_done = 0;
+    ex->content_length = -1;
+    ex->is_sse = ex->encoded = 0;
+    ex->ttfb_us = -1;
+    ex->bytes_up = 0;
+    ex->curl_err[0] = 0;
+    ex->withhold_usage = ex->so_added = 0;
+    free(ex->up_body);
+    ex->up_body = NULL; ex->up_body_len = 0;
+    ex->attempts = 2;
+    char err[256];
+    if (upstream_start(ex, err, sizeof err) < 0) {
+        ex_relay_error(ex, 502, "api_error", err);
+        server_resume(ex);
+    }
+    return 1;
 }
 
 static int is_stream_error(const sse_event_t *ev)
@@ -609,6 +668,10 @@ static int is_compression(const exchange_t *ex, const char *name)
 size_t ex_on_body(exchange_t *ex, const char *p, size_t n)
 {
     relay_conf_t *c = ex->conf;
+    if (ex->usage_probe) {
+        if (buf_len(&ex->probe) + n <= PROBE_MAX && buf_append(&ex->probe, p, n) == 0) return n;
+        probe_release(ex);                     /* too long for an error about a field */
+    }
     if (!ex->client_gone && buf_len(&ex->out) >= c->out_buffer) {
         ex->paused = 1;                        /* backpressure: the client is slow */
         return CURL_WRITEFUNC_PAUSE;
@@ -669,6 +732,10 @@ static const char *failure_kind(CURLcode rc)
 
 void ex_on_upstream_done(exchange_t *ex, CURLcode rc)
 {
+    if (ex->usage_probe) {
+        if (rc == CURLE_OK && !ex->client_gone && probe_retry(ex)) return;
+        probe_release(ex);
+    }
     ex->curl_done = 1;
     ex->curl_rc = rc;
     if (!ex->headers_done) {
@@ -802,7 +869,8 @@ void ex_finish(exchange_t *ex, enum outcome o, const char *err)
         jw_value_raw(&w, "}", 1);
     }
     jw_int(&w, "chunks", (long long)ex->seq);
-    jw_int(&w, "attempts", 1);
+    jw_int(&w, "attempts", ex->attempts ? ex->attempts : 1);
+    if (ex->attempts > 1) jw_str(&w, "retry_reason", "the upstream refused the stream_options the relay added");
     const char *e = err ? err : ex->errtext;
     if (!e && ex->stream_error) e = "the upstream sent an error event mid-stream";
     if (e) jw_str(&w, "error", e);

@@ -31,6 +31,7 @@ typedef struct upstream {
     long timeout_ms;         /* no response headers by then → 504 */
     long idle_timeout_ms;    /* no body bytes for this long → end */
     int inject_stream_usage; /* ask OpenAI-compatible streams for usage */
+    int stream_options_rejected; /* it answered 400/422 naming stream_options: asked no more (until a reload) */
     long long max_tokens;    /* default max_tokens for translated requests to Anthropic */
 } upstream_t;
 
@@ -130,6 +131,10 @@ typedef struct exchange {
     char *up_url;            /* full upstream URL */
     char *up_body; size_t up_body_len; /* body sent upstream if changed */
     int withhold_usage;      /* relay asked for usage: keep its chunk from the client */
+    int so_added;            /* ... by adding a stream_options member the client did not send */
+    int usage_probe;         /* a 400/422 to that: its head and body held until it is known why */
+    buf_t probe;             /* the held body */
+    int attempts;            /* upstream attempts made (0: one) */
     /* upstream */
     CURL *easy;
     struct curl_slist *up_headers;

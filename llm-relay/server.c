@@ -184,7 +184,7 @@ static enum MHD_Result queue_upstream_response(exchange_t *ex)
  * is over, as one buffer). */
 static int response_ready(const exchange_t *ex)
 {
-    return ex->headers_done && (!(ex->tr_whole || bodiless(ex)) || ex->curl_done);
+    return ex->headers_done && !ex->usage_probe && (!(ex->tr_whole || bodiless(ex)) || ex->curl_done);
 }
 
 /* ---- connections ---- */

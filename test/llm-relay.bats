@@ -56,6 +56,49 @@ compare_direct() {
     curl -sS "$MOCK_URL/__mock/last" | jq -r .body | jq -e '.stream_options.include_usage == true'
 }
 
+@test "an upstream that refuses the added stream_options: asked again without it, the client never sees the refusal" {
+    start_relay --upstream "$MOCK_URL"
+    curl -sS -X POST "$MOCK_URL/__mock/reset" > /dev/null
+    fetch "$MOCK_URL" /v1/chat/completions "$SCHAT" "$BATS_TEST_TMPDIR/direct"
+    fetch "$RELAY_URL" /v1/chat/completions "$SCHAT" "$BATS_TEST_TMPDIR/relayed" -H 'X-Mock-Scenario: strict'
+    cmp "$BATS_TEST_TMPDIR/direct" "$BATS_TEST_TMPDIR/relayed"
+    head -1 "$BATS_TEST_TMPDIR/relayed.h" | grep -q '^HTTP/1.1 200'
+    # the direct one, the refused one, the one without: 3 upstream requests
+    curl -sS "$MOCK_URL/__mock/stats" | jq -e '.requests == 3'
+    curl -sS "$MOCK_URL/__mock/last" | jq -r .body | jq -e 'has("stream_options") | not'
+    grep -q 'answered 422 to the stream_options the relay added' "$BATS_TEST_TMPDIR/relay.log"
+    # this upstream is asked no more; a client's own stream_options still gets the upstream's answer
+    fetch "$RELAY_URL" /v1/chat/completions "$SCHAT" "$BATS_TEST_TMPDIR/relayed2" -H 'X-Mock-Scenario: strict'
+    curl -sS "$MOCK_URL/__mock/stats" | jq -e '.requests == 4'
+    run curl -sS -w '\n%{http_code}' "$RELAY_URL/v1/chat/completions" -H 'X-Mock-Scenario: strict' \
+        -d '{"model":"m","stream":true,"stream_options":{"include_usage":true}}'
+    assert_line --index 1 422
+    echo "${lines[0]}" | jq -e '.detail[0].type == "extra_forbidden"'
+    stop_relay
+    cp "$CAP" "$BATS_TEST_TMPDIR/cap1.jsonl"
+    # a 400 that is about something else reaches the client as it came (a new relay: asked again)
+    start_relay --upstream "$MOCK_URL"
+    fetch "$MOCK_URL" /v1/chat/completions "$SCHAT" "$BATS_TEST_TMPDIR/direct400" -H 'X-Mock-Scenario: no-such-one'
+    fetch "$RELAY_URL" /v1/chat/completions "$SCHAT" "$BATS_TEST_TMPDIR/relayed400" -H 'X-Mock-Scenario: no-such-one'
+    head -1 "$BATS_TEST_TMPDIR/relayed400.h" | grep -q '^HTTP/1.1 400'
+    cmp "$BATS_TEST_TMPDIR/direct400" "$BATS_TEST_TMPDIR/relayed400"
+    curl -sS "$MOCK_URL/__mock/last" | jq -r .body | jq -e '.stream_options.include_usage'
+    stop_relay
+    run cap -r 'select(.event=="end") | [.outcome, .status, .attempts] | @tsv'
+    assert_output "$(printf 'upstream_error\t400\t1')"
+    validate_capture
+    CAP="$BATS_TEST_TMPDIR/cap1.jsonl"
+    run cap -r 'select(.event=="end") | [.outcome, .status, .attempts, .retry_reason // "-"] | @tsv'
+    assert_output "$(printf 'ok\t200\t2\tthe upstream refused the stream_options the relay added\nok\t200\t1\t-\nupstream_error\t422\t1\t-')"
+    run cap -r 'select(.event=="response") | .status'
+    assert_output "$(printf '200\n200\n422')"
+    run cap -r 'select(.event=="request") | .upstream_changes | length'
+    assert_output "$(printf '1\n0\n0')"
+    id=$(cap -r 'select(.event=="end" and .attempts == 2) | .id')
+    node "$TOOLS/rebuild.js" --client "$CAP" "$id" | cmp - "$BATS_TEST_TMPDIR/direct"
+    validate_capture
+}
+
 @test "streaming chat with client-requested usage: nothing withheld, nothing changed" {
     start_relay --upstream "$MOCK_URL"
     compare_direct /v1/chat/completions '{"model":"m","stream":true,"stream_options":{"include_usage":true},"messages":[]}'

@@ -46,6 +46,7 @@ enum scen {
 	SC_BIG_HEAD,
 	SC_GARBAGE,
 	SC_304,
+	SC_STRICT,
 	SC_COUNT
 };
 
@@ -53,7 +54,7 @@ static const char *const scen_names[SC_COUNT] = {
 	"default", "echo",  "crlf",    "comments", "multiline", "ping",
 	"error-midstream",  "split-utf8", "big-event", "429", "500",
 	"reset",   "slow",  "gzip",    "drip",     "hang",      "nolength",
-	"headers", "big-head", "garbage", "304",
+	"headers", "big-head", "garbage", "304", "strict",
 };
 
 #define BIG_EVENT_BYTES 1048576
@@ -1225,6 +1226,15 @@ static bool answer(struct ctx *x)
 	case SC_HANG:
 		wait_peer_close(x->c->fd);
 		return false;
+	case SC_STRICT: /* refuses a field it does not know, as some servers do */
+		if (x->r->body && memmem(x->r->body, x->r->blen, "\"stream_options\"", 16)) {
+			sb_puts(&b, "{\"detail\":[{\"type\":\"extra_forbidden\",\"loc\":[\"body\","
+				    "\"stream_options\"],\"msg\":\"Extra inputs are not permitted\"}]}");
+			keep = send_json(x, 422, &b);
+			sb_free(&b);
+			return keep;
+		}
+		break;
 	case SC_304: {
 		static const char h[] = "HTTP/1.1 304 Not Modified\r\n"
 					"ETag: \"mock\"\r\nContent-Length: 102\r\n\r\n";

@@ -15,7 +15,10 @@ teardown() {
 # start_run [VAR=value...]: bin/pllm-run on free ports, data in the test's dir
 start_run() {
     RUN_PORT=$(free_port)
-    while :; do DEMO_PORT=$(free_port); [ "$DEMO_PORT" != "$RUN_PORT" ] && [ $((DEMO_PORT + 1)) != "$RUN_PORT" ] && break; done
+    while :; do
+        DEMO_PORT=$(free_port)      # and the next one, for the demo mock
+        [ "$DEMO_PORT" != "$RUN_PORT" ] && [ $((DEMO_PORT + 1)) != "$RUN_PORT" ] && port_unused $((DEMO_PORT + 1)) && break
+    done
     DATA="$BATS_TEST_TMPDIR/data"
     env -u OPENAI_API_KEY -u ANTHROPIC_API_KEY BUILD="$BUILD_NAME" PLLM_LISTEN="127.0.0.1:$RUN_PORT" \
         PLLM_DEMO_PORT="$DEMO_PORT" PLLM_DATA="$DATA" "$@" \

@@ -47,6 +47,7 @@ exchange_t *ex_new(relay_t *r, const char *uri)
     ex->ttfb_us = ex->ttft_us = -1;
     ex->content_length = -1;
     ex->request_cl = -1;
+    ex->attempts = 1;
     ex->client_fd = -1;
     ex->last_io_mono = ex->t0_mono;
     usage_init(&ex->usage);
@@ -869,7 +870,7 @@ void ex_finish(exchange_t *ex, enum outcome o, const char *err)
         jw_value_raw(&w, "}", 1);
     }
     jw_int(&w, "chunks", (long long)ex->seq);
-    jw_int(&w, "attempts", ex->attempts ? ex->attempts : 1);
+    jw_int(&w, "attempts", ex->attempts);
     if (ex->attempts > 1) jw_str(&w, "retry_reason", "the upstream refused the stream_options the relay added");
     const char *e = err ? err : ex->errtext;
     if (!e && ex->stream_error) e = "the upstream sent an error event mid-stream";

@@ -77,7 +77,7 @@ int hdr_is_hop_by_hop(const char *name, const hdr_t *v, size_t n)
     static const char *const hop[] = { "connection", "keep-alive", "proxy-connection",
         "proxy-authenticate", "proxy-authorization", "te", "trailer",
         "transfer-encoding", "upgrade", NULL };
-    if (strchr("cCkKpPtTuU", name[0]) && name[0])       /* the first letters of the list */
+    if (name[0] && strchr("cCkKpPtTuU", name[0]))       /* the first letters of the list */
         for (int i = 0; hop[i]; i++) if (!strcasecmp(name, hop[i])) return 1;
     for (size_t i = 0; i < n; i++)      /* named by Connection: */
         if (is_connection(v[i].name) && list_has(v[i].value, name)) return 1;

@@ -134,7 +134,7 @@ typedef struct exchange {
     int so_added;            /* ... by adding a stream_options member the client did not send */
     int usage_probe;         /* a 400/422 to that: its head and body held until it is known why */
     buf_t probe;             /* the held body */
-    int attempts;            /* upstream attempts made (0: one) */
+    int attempts;            /* upstream attempts made */
     /* upstream */
     CURL *easy;
     struct curl_slist *up_headers;

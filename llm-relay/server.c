@@ -135,6 +135,24 @@ static int bodiless(const exchange_t *ex)
     return !strcmp(ex->method, "HEAD") || ex->status < 200 || ex->status == 204 || ex->status == 304;
 }
 
+/* A bodiless answer: libmicrohttpd frames an unsized answer to HEAD or a
+ * 304 as an empty chunked body, which a keep-alive client would read as
+ * the start of its next response. A size makes it send the head alone,
+ * Content-Length being the upstream's (the size of the body a GET would
+ * get). A HEAD or 304 the upstream gave no size: no framing header at all
+ * and Connection: close (libmicrohttpd names any known size, and 0 would
+ * be false). 204 and 1xx: an empty buffer. */
+static struct MHD_Response *bodiless_response(exchange_t *ex)
+{
+    if (ex->status == 204 || ex->status < 200)
+        return MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    if (ex->content_length >= 0)
+        return MHD_create_response_from_callback((uint64_t)ex->content_length, 64, reader, ex, NULL);
+    struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64, reader, ex, NULL);
+    if (resp) MHD_set_response_options(resp, MHD_RF_HTTP_1_0_COMPATIBLE_STRICT, MHD_RO_END);
+    return resp;
+}
+
 static enum MHD_Result queue_upstream_response(exchange_t *ex)
 {
     uint64_t size = MHD_SIZE_UNKNOWN;
@@ -146,24 +164,10 @@ static enum MHD_Result queue_upstream_response(exchange_t *ex)
      * one needs no more than its length */
     size_t block = size != MHD_SIZE_UNKNOWN ? (size < 1024 ? 1024 : size > 16384 ? 16384 : (size_t)size)
                    : ex->http10 ? 16384 : 64;
-    /* a bodiless one: libmicrohttpd frames an unsized answer to HEAD or a
-     * 304 as an empty chunked body, which a keep-alive client would read
-     * as the start of its next response. A size makes it send the head
-     * alone, Content-Length being the upstream's (the size of the body a
-     * GET would get). A HEAD or 304 the upstream gave no size: no framing
-     * header at all and Connection: close (libmicrohttpd names any known
-     * size, and 0 would be false). 204 and 1xx: an empty buffer. */
     int nobody = !ex->tr_whole && bodiless(ex);
-    int sized = ex->content_length >= 0 && ex->status != 204 && ex->status >= 200;
-    int unsized = nobody && !sized && ex->status != 204 && ex->status >= 200;
-    struct MHD_Response *resp =
-        !nobody ? whole_response(ex)
-        : sized ? MHD_create_response_from_callback((uint64_t)ex->content_length, 64, reader, ex, NULL)
-        : unsized ? MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64, reader, ex, NULL)
-        : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    struct MHD_Response *resp = nobody ? bodiless_response(ex) : whole_response(ex);
     if (!resp && !nobody) resp = MHD_create_response_from_callback(size, block, reader, ex, NULL);
     if (!resp) return MHD_NO;
-    if (unsized) MHD_set_response_options(resp, MHD_RF_HTTP_1_0_COMPATIBLE_STRICT, MHD_RO_END);
     int dated = 0;
     for (size_t i = 0; i < ex->nrh; i++) {
         if (!dated && !strcasecmp(ex->rh[i].name, "date")) dated = 1;

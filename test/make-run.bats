@@ -12,6 +12,13 @@ teardown() {
     common_teardown
 }
 
+# run_script [VAR=value...]: bin/pllm-run, no provider keys, on the ports
+# and data directory of this test
+run_script() {
+    exec env -u OPENAI_API_KEY -u ANTHROPIC_API_KEY BUILD="$BUILD_NAME" PLLM_LISTEN="127.0.0.1:$RUN_PORT" \
+        PLLM_DEMO_PORT="$DEMO_PORT" PLLM_DATA="$DATA" "$@" sh "$PLLM_ROOT/bin/pllm-run"
+}
+
 # start_run [VAR=value...]: bin/pllm-run on free ports, data in the test's dir
 start_run() {
     RUN_PORT=$(free_port)
@@ -20,9 +27,7 @@ start_run() {
         [ "$DEMO_PORT" != "$RUN_PORT" ] && [ $((DEMO_PORT + 1)) != "$RUN_PORT" ] && port_unused $((DEMO_PORT + 1)) && break
     done
     DATA="$BATS_TEST_TMPDIR/data"
-    env -u OPENAI_API_KEY -u ANTHROPIC_API_KEY BUILD="$BUILD_NAME" PLLM_LISTEN="127.0.0.1:$RUN_PORT" \
-        PLLM_DEMO_PORT="$DEMO_PORT" PLLM_DATA="$DATA" "$@" \
-        sh "$PLLM_ROOT/bin/pllm-run" > "$BATS_TEST_TMPDIR/run.log" 2>&1 &
+    run_script "$@" > "$BATS_TEST_TMPDIR/run.log" 2>&1 &
     RUN_PID=$!
     for i in $(seq 1 200); do
         curl -s -m 1 -o /dev/null "http://127.0.0.1:$RUN_PORT/health" && return 0
@@ -82,8 +87,7 @@ nothing_left() {
     python3 -c 'import socket,sys,time; s=socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1); time.sleep(30)' "$RUN_PORT" &
     BG_PIDS=$!
     wait_listen "$RUN_PORT"
-    run env -u OPENAI_API_KEY -u ANTHROPIC_API_KEY BUILD="$BUILD_NAME" PLLM_LISTEN="127.0.0.1:$RUN_PORT" \
-        PLLM_DEMO_PORT="$DEMO_PORT" PLLM_DATA="$DATA" sh "$PLLM_ROOT/bin/pllm-run"
+    run run_script
     [ "$status" -eq 111 ]
     assert_output --partial 'unable to listen on 127.0.0.1:'"$RUN_PORT"': Address already in use'
     ! pgrep -f "$DATA" > /dev/null || false

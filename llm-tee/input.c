@@ -100,6 +100,14 @@ conn_t *input_add(tee_t *t, int fd, int is_stdin, const char *name)
     if (!c) return NULL;
     c->fd = fd; c->is_stdin = is_stdin;
     snprintf(c->name, sizeof c->name, "%s", name);
+    struct stat st;
+    if (is_stdin && fstat(fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) {
+        /* a pipe (llm-relay | llm-tee) is blocking unless we say otherwise:
+         * a read past what is there would wait for the next line, holding
+         * the lines already read in memory, not in the file, until then */
+        int fl = fcntl(fd, F_GETFL);
+        if (fl >= 0 && !(fl & O_NONBLOCK)) fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+    }
     struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP, .data.ptr = c };
     if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
         if (errno != EPERM) { free(c); return NULL; }
@@ -226,6 +234,9 @@ int input_read(tee_t *t, conn_t *c)
                 memmove(c->buf, c->buf + c->start, c->end - c->start);
                 c->end -= c->start; c->scan -= c->start; c->start = 0;
             }
+            /* less than asked for: the input is empty now (a terminal on
+             * stdin, which stays blocking, would wait in another read) */
+            if ((size_t)n < want) break;
             continue;
         }
         if (n == 0) { c->eof = 1; break; }

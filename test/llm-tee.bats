@@ -90,6 +90,22 @@ wait_file() {
     [ -f "$D/.lock" ]
 }
 
+@test "stdin a pipe whose writer stays open: each line is in the file (and the copy) without waiting for the next" {
+    mkfifo "$BATS_TEST_TMPDIR/fifo"
+    "$TEE" -d "$D" -o - < "$BATS_TEST_TMPDIR/fifo" > "$BATS_TEST_TMPDIR/copy" 2>"$BATS_TEST_TMPDIR/tee.log" &
+    TEE_PID=$!
+    exec 7>"$BATS_TEST_TMPDIR/fifo"
+    ev 2026-11-26T10:00:00Z '"n":1' >&7
+    wait_for "$D/2026/11/26.jsonl" '"n":1' || { exec 7>&-; cat "$BATS_TEST_TMPDIR/tee.log"; false; }
+    wait_for "$BATS_TEST_TMPDIR/copy" '"n":1' || { exec 7>&-; false; }
+    ev 2026-11-26T10:00:01Z '"n":2' >&7
+    wait_for "$D/2026/11/26.jsonl" '"n":2' || { exec 7>&-; false; }
+    exec 7>&-
+    wait "$TEE_PID" || false
+    TEE_PID=
+    [ "$(wc -l < "$D/2026/11/26.jsonl")" -eq 2 ]
+}
+
 @test "--tz: local days, right across both DST changes of the year" {
     {
         # America/New_York 2026-03-08: EST until 02:00; local midnights 05:00Z and (next day) 04:00Z

@@ -252,10 +252,15 @@ static const char *path_end(const char *uri, char *path, size_t cap, const char 
     return path;
 }
 
-/* 1 when a request to this upstream path may get stream usage injected. */
+/* 1 when the exchange is recorded (not --capture none): what is read from
+ * bodies only for the capture (usage) is not read otherwise */
+static int recording(const exchange_t *ex) { return !sink_none(ex->r->sink); }
+
+/* 1 when a request to this upstream path may get stream usage injected
+ * (only for the capture: without one the request goes as it came). */
 static int injectable(const exchange_t *ex, const upstream_t *up, const char *rest)
 {
-    return UP_PROTO(up, ex->protocol) == PROTO_OPENAI && ex->protocol == PROTO_OPENAI &&
+    return recording(ex) && UP_PROTO(up, ex->protocol) == PROTO_OPENAI && ex->protocol == PROTO_OPENAI &&
            up->inject_stream_usage && !strcmp(ex->method, "POST") &&
            (str_ends_with(rest, "/chat/completions") || str_ends_with(rest, "/completions"));
 }
@@ -299,6 +304,8 @@ static void maybe_inject_usage(exchange_t *ex, json_t *root, int has_so, const c
 
 static void write_request_event(exchange_t *ex, const char *path, const char *query)
 {
+    (void)query;
+    if (!recording(ex)) goto written;
     char client[80] = "";
     const union MHD_ConnectionInfo *ci = ex->conn ?
         MHD_get_connection_info(ex->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS) : NULL;
@@ -315,8 +322,6 @@ static void write_request_event(exchange_t *ex, const char *path, const char *qu
             snprintf(client, sizeof client, "[%s]:%u", host, ntohs(s6->sin6_port));
         }
     }
-    (void)query;
-    if (sink_none(ex->r->sink)) goto written;
     jw_t w;
     jw_event(&w, ex, "request", ex->t0_wall);
     jw_str(&w, "method", ex->method ? ex->method : "");
@@ -686,11 +691,14 @@ size_t ex_on_body(exchange_t *ex, const char *p, size_t n)
     } else {
         buf_append(&ex->piece, p, n);
         if (buf_len(&ex->piece) >= PIECE_MAX) flush_piece(ex);
-        if (ex->encoded == 1 && (is_compression(ex, "gzip") || is_compression(ex, "deflate") ||
-                                 is_compression(ex, "x-gzip")))
+        if (!recording(ex)) {
+            /* usage is read for the capture only */
+        } else if (ex->encoded == 1 && (is_compression(ex, "gzip") || is_compression(ex, "deflate") ||
+                                        is_compression(ex, "x-gzip"))) {
             inflate_some(ex, p, n);
-        else if (!ex->encoded)
+        } else if (!ex->encoded) {
             buf_append(&ex->usage_copy, p, n);
+        }
     }
     if (ex->tr_whole) {
         if (buf_append(&ex->tr_body, p, n) < 0) ex->upstream_broke = 1;

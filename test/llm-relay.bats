@@ -56,6 +56,14 @@ compare_direct() {
     curl -sS "$MOCK_URL/__mock/last" | jq -r .body | jq -e '.stream_options.include_usage == true'
 }
 
+@test "--capture none: the request goes upstream as the client sent it (no stream_options added)" {
+    start_relay --upstream "$MOCK_URL" --capture none
+    curl -sS -N "$RELAY_URL/v1/chat/completions" -H 'Content-Type: application/json' -d "$SCHAT" > "$BATS_TEST_TMPDIR/relayed"
+    grep -q 'data: \[DONE\]' "$BATS_TEST_TMPDIR/relayed"
+    [ "$(curl -sS "$MOCK_URL/__mock/last" | jq -r .body)" = "$SCHAT" ]
+    [ ! -e "$CAP" ]
+}
+
 @test "an upstream that refuses the added stream_options: asked again without it, the client never sees the refusal" {
     start_relay --upstream "$MOCK_URL"
     curl -sS -X POST "$MOCK_URL/__mock/reset" > /dev/null

@@ -98,7 +98,7 @@ conn_t *input_add(tee_t *t, int fd, int is_stdin, const char *name)
 {
     conn_t *c = calloc(1, sizeof *c);
     if (!c) return NULL;
-    c->fd = fd; c->is_stdin = is_stdin;
+    c->fd = fd; c->is_stdin = is_stdin; c->restore_fl = -1;
     snprintf(c->name, sizeof c->name, "%s", name);
     struct stat st;
     if (is_stdin && fstat(fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) {
@@ -106,7 +106,8 @@ conn_t *input_add(tee_t *t, int fd, int is_stdin, const char *name)
          * a read past what is there would wait for the next line, holding
          * the lines already read in memory, not in the file, until then */
         int fl = fcntl(fd, F_GETFL);
-        if (fl >= 0 && !(fl & O_NONBLOCK)) fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+        if (fl >= 0 && !(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) == 0)
+            c->restore_fl = fl;     /* given back at the end: the pipe may be shared */
     }
     struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP, .data.ptr = c };
     if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
@@ -150,6 +151,7 @@ void input_close(tee_t *t, conn_t *c)
         reject_long(t, c, c->is_stdin ? "line longer than --max-line" : "line longer than --max-line, cut off at disconnect");
     }
     epoll_ctl(t->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+    if (c->restore_fl >= 0) fcntl(c->fd, F_SETFL, c->restore_fl);
     if (!c->is_stdin) close(c->fd);
     if (c->prev) c->prev->next = c->next; else t->conns = c->next;
     if (c->next) c->next->prev = c->prev;

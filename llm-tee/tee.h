@@ -38,6 +38,7 @@ typedef struct conn {
     int fd;
     int is_stdin;
     int always;               /* not pollable (a regular file): read every turn */
+    int restore_fl;           /* stdin's file status flags before O_NONBLOCK, or -1 */
     char name[32];
     char *buf; size_t size, start, end, scan;
     int skipping;             /* dropping the rest of an over-long line */

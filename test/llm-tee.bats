@@ -104,6 +104,10 @@ wait_file() {
     wait "$TEE_PID" || false
     TEE_PID=
     [ "$(wc -l < "$D/2026/11/26.jsonl")" -eq 2 ]
+    # the pipe is given back blocking, as it came, to whoever shares it
+    run bash -c "ev() { printf '{\"ts\":\"%s\"}\n' \"\$1\"; }; ev 2026-11-26T10:00:02Z | { '$TEE' -d '$D' 2>/dev/null; python3 -c 'import fcntl, os; print(fcntl.fcntl(0, fcntl.F_GETFL) & os.O_NONBLOCK)'; }"
+    assert_output 0
+    [ "$(wc -l < "$D/2026/11/26.jsonl")" -eq 3 ]
 }
 
 @test "--tz: local days, right across both DST changes of the year" {

@@ -215,9 +215,13 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
     }
     const char *colon = memchr(p, ':', l);
     if (!colon) return len;                           /* not a header: ignore */
-    const char *v = colon + 1, *e = p + l;
+    const char *v = colon + 1, *e = p + l, *ne = colon;
     while (v < e && (*v == ' ' || *v == '\t')) v++;
-    if (hdr_push(&ex->rh, &ex->nrh, &ex->rh_cap, p, (size_t)(colon - p), v, (size_t)(e - v)) < 0) return 0;
+    while (e > v && (e[-1] == ' ' || e[-1] == '\t')) e--;
+    /* "Name : value": a proxy removes the whitespace before the colon
+     * (RFC 9112 §5.1), it does not drop the field */
+    while (ne > p && (ne[-1] == ' ' || ne[-1] == '\t')) ne--;
+    if (hdr_push(&ex->rh, &ex->nrh, &ex->rh_cap, p, (size_t)(ne - p), v, (size_t)(e - v)) < 0) return 0;
     return len;
 }
 

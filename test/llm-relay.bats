@@ -180,6 +180,9 @@ compare_direct() {
     compare_direct /v1/chat/completions "$CHAT" -H 'X-Mock-Scenario: headers'
     [ "$(grep -ci '^set-cookie:' "$BATS_TEST_TMPDIR/relayed.h")" -eq 2 ]
     grep -qi '^x-upstream-request-id: upstream-req-1' "$BATS_TEST_TMPDIR/relayed.h"
+    # obs-fold joined with a space, the whitespace before a colon removed (RFC 9112 §5.1, §5.2)
+    grep -q $'^X-Folded: first second\r$' "$BATS_TEST_TMPDIR/relayed.h"
+    grep -q $'^X-Spaced: yes\r$' "$BATS_TEST_TMPDIR/relayed.h"
     # secrets are masked in the capture
     run cap -r 'select(.event=="response") | .headers[] | select(.[0]|ascii_downcase=="set-cookie") | .[1]'
     assert_line --regexp '^\[masked sha256:[0-9a-f]{12}\]$'

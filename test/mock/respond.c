@@ -794,7 +794,10 @@ static void scenario_headers(const struct ctx *x, struct sb *h)
 			   "Set-Cookie: theme=dark; Path=/\r\n"
 			   "X-Empty:\r\n"
 			   "X-Upstream-Id: abc\r\n"
-			   "x-request-id: upstream-req-1\r\n");
+			   "x-request-id: upstream-req-1\r\n"
+			   /* obsolete line folding, whitespace before the colon */
+			   "X-Folded: first\r\n  second\r\n"
+			   "X-Spaced \t: yes \r\n");
 	if (x->sc == SC_GZIP)
 		sb_puts(h, "Content-Encoding: gzip\r\n");
 	/* header lines of up to 1000 bytes each, X-Mock-Head-Bytes in all */

@@ -11,7 +11,7 @@ DATADIR  = $(PREFIX)/share/proxy-llm
 VERSION  = 0.1.0
 
 CC      ?= cc
-PKGS     = libmicrohttpd jansson libcurl yaml-0.1 libsystemd openssl zlib libarchive libsodium hiredis
+PKGS     = libmicrohttpd jansson libcurl yaml-0.1 libsystemd openssl zlib libarchive libsodium hiredis libzstd libbrotlidec
 CFLAGS  ?= -O2 -g
 WARN     = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 ifeq ($(CI),true)
@@ -79,7 +79,7 @@ $(LIBA): $(LIB_OBJ)
 
 $(MOCK): $(MOCK_SRC)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -pthread -o $@ $(MOCK_SRC) -lz -lm
+	$(CC) $(ALL_CFLAGS) -pthread -o $@ $(MOCK_SRC) -lz -lzstd -lbrotlienc -lm
 
 $(BENCH_MOCK): $(BENCH_SRC) $(LIBA)
 	@mkdir -p $(dir $@)
@@ -87,7 +87,7 @@ $(BENCH_MOCK): $(BENCH_SRC) $(LIBA)
 
 $(BUILD)/test/unit/%: test/unit/%.c $(LIBA) $(wildcard llm-*/*.c llm-*/*.h test/unit/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBA) $(LIBS) -lcmocka
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBA) $(LIBS) -lbrotlienc -lcmocka
 
 unit: $(UNIT_BIN)
 

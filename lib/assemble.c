@@ -11,11 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <archive.h>
-#include <zlib.h>
 
 #include "capture.h"
 #include "sse.h"
+#include "decode.h"
 
 #define MAX_EVENT ((size_t)64 << 20)     /* one SSE event */
 #define MAX_BODY  ((size_t)1 << 30)      /* a decoded body */
@@ -147,78 +146,26 @@ int assemble_body(const merged_t *m, int side, buf_t *out)
 
 /* ---- Content-Encoding ---- */
 
-static int inflate_all(const char *p, size_t n, int window, buf_t *out)
+typedef struct { buf_t *out; int full; } sink_t;
+
+static void into(void *arg, const char *p, size_t n)
 {
-    z_stream z;
-    memset(&z, 0, sizeof z);
-    if (inflateInit2(&z, window) != Z_OK)
-        return -1;
-    z.next_in = (Bytef *)(uintptr_t)p;
-    z.avail_in = (uInt)n;
-    char blk[65536];
-    int rc;
-    do {
-        z.next_out = (Bytef *)blk;
-        z.avail_out = sizeof blk;
-        rc = inflate(&z, Z_NO_FLUSH);
-        if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR)
-            break;
-        if (buf_append(out, blk, sizeof blk - z.avail_out)) {
-            rc = Z_MEM_ERROR;
-            break;
-        }
-        if (rc == Z_STREAM_END && z.avail_in > 0 && window > 15) {
-            /* concatenated gzip members */
-            inflateReset(&z);
-            rc = Z_OK;
-        }
-    } while (rc == Z_OK && (z.avail_in > 0 || z.avail_out == 0));
-    inflateEnd(&z);
-    /* a stream cut short (Z_BUF_ERROR / Z_OK at the end of the input)
-     * still gives what was decodable: the caller sees a partial body */
-    return rc == Z_STREAM_END || rc == Z_OK || rc == Z_BUF_ERROR ? 0 : -1;
+    sink_t *k = arg;
+    if (!k->full && buf_append(k->out, p, n)) k->full = 1;
 }
 
-static int unzstd(const char *p, size_t n, buf_t *out)
-{
-    struct archive *ar = archive_read_new();
-    if (!ar)
-        return -1;
-    archive_read_support_filter_zstd(ar);
-    archive_read_support_format_raw(ar);
-    struct archive_entry *ent;
-    int rc = -1;
-    if (archive_read_open_memory(ar, p, n) == ARCHIVE_OK &&
-        archive_read_next_header(ar, &ent) == ARCHIVE_OK) {
-        char blk[65536];
-        la_ssize_t k;
-        rc = 0;
-        while ((k = archive_read_data(ar, blk, sizeof blk)) > 0)
-            if (buf_append(out, blk, (size_t)k)) { rc = -1; break; }
-        if (k < 0)
-            rc = -1;
-    }
-    archive_read_free(ar);
-    return rc;
-}
-
-/* Decode body per enc into out. 0, or -1 with a's error set. */
+/* Decode body per enc into out. 0, or -1 with a's error set. A body cut
+ * short still gives what was decodable: the caller sees a partial body. */
 static int decode(assembled_t *a, const char *enc, const buf_t *body, buf_t *out)
 {
-    int rc;
-    if (!strcasecmp(enc, "gzip") || !strcasecmp(enc, "x-gzip"))
-        rc = inflate_all(buf_ptr(body), buf_len(body), 15 + 16, out);
-    else if (!strcasecmp(enc, "deflate")) {
-        rc = inflate_all(buf_ptr(body), buf_len(body), 15, out);         /* zlib */
-        if (rc) {
-            buf_reset(out);
-            rc = inflate_all(buf_ptr(body), buf_len(body), -15, out);    /* raw */
-        }
-    } else if (!strcasecmp(enc, "zstd"))
-        rc = unzstd(buf_ptr(body), buf_len(body), out);
-    else
-        return fail(a, "Content-Encoding %.64s is not supported", enc);
-    if (rc)
+    decoder_t *d = decoder_new(enc);
+    if (!d)
+        return decode_supported(enc) ? fail(a, "%s", "out of memory") :
+               fail(a, "Content-Encoding %.64s is not supported", enc);
+    sink_t k = { out, 0 };
+    int rc = decoder_feed(d, buf_ptr(body), buf_len(body), into, &k);
+    decoder_free(d);
+    if (rc || k.full)
         return fail(a, "the %.64s body cannot be decoded", enc);
     return 0;
 }

@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <zlib.h>
 #include <arpa/inet.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -14,6 +13,7 @@
 #include "capture.h"
 #include "jsonw.h"
 #include "jsonscan.h"
+#include "decode.h"
 #include "clock.h"
 #include "translate/translate.h"
 
@@ -97,7 +97,7 @@ void ex_free(exchange_t *ex)
     buf_free(&ex->probe);
     if (ex->sse) sse_free(ex->sse);
     if (ex->zsse) sse_free(ex->zsse);
-    if (ex->zs) { inflateEnd(ex->zs); free(ex->zs); }
+    decoder_free(ex->dec);
     xlate_free(ex);
     free(ex->uri); free(ex->method); free(ex->model); free(ex->up_url); free(ex->up_body);
     free(ex->relay_body); free(ex->client_request_id); free(ex->errtext);
@@ -562,6 +562,7 @@ static int probe_retry(exchange_t *ex)
     ex->headers_done = ex->curl_done = 0;
     ex->content_length = -1;
     ex->is_sse = ex->encoded = 0;
+    decoder_free(ex->dec); ex->dec = NULL;
     ex->ttfb_us = -1;
     ex->bytes_up = 0;
     ex->curl_err[0] = 0;
@@ -648,27 +649,17 @@ static void analyse_decoded(exchange_t *ex, const char *p, size_t n)
     }
 }
 
-static void inflate_some(exchange_t *ex, const char *p, size_t n)
-{
-    if (!ex->zs) {
-        ex->zs = calloc(1, sizeof *ex->zs);
-        if (!ex->zs || inflateInit2(ex->zs, 15 + 32) != Z_OK) { free(ex->zs); ex->zs = NULL; ex->encoded = 2; return; }
-    }
-    char out[16384];
-    ex->zs->next_in = (Bytef *)p; ex->zs->avail_in = (uInt)n;
-    while (ex->zs->avail_in > 0) {
-        ex->zs->next_out = (Bytef *)out; ex->zs->avail_out = sizeof out;
-        int rc = inflate(ex->zs, Z_NO_FLUSH);
-        analyse_decoded(ex, out, sizeof out - ex->zs->avail_out);
-        if (rc == Z_STREAM_END || (rc != Z_OK && rc != Z_BUF_ERROR)) break;
-        if (rc == Z_BUF_ERROR && ex->zs->avail_out != 0) break;
-    }
-}
+static void on_decoded(void *arg, const char *p, size_t n) { analyse_decoded(arg, p, n); }
 
-static int is_compression(const exchange_t *ex, const char *name)
+/* An encoded body (gzip, deflate, br, zstd), decoded for usage only: the
+ * client and the capture get the bytes as they came. */
+static void decode_some(exchange_t *ex, const char *p, size_t n)
 {
-    const char *ce = hdr_get(ex->rh, ex->nrh, "content-encoding");
-    return ce && !strcasecmp(ce, name);
+    if (!ex->dec) {
+        ex->dec = decoder_new(hdr_get(ex->rh, ex->nrh, "content-encoding"));
+        if (!ex->dec) { ex->encoded = 2; return; }
+    }
+    if (decoder_feed(ex->dec, p, n, on_decoded, ex) < 0) ex->encoded = 2;  /* corrupt: usage unknown */
 }
 
 size_t ex_on_body(exchange_t *ex, const char *p, size_t n)
@@ -693,9 +684,8 @@ size_t ex_on_body(exchange_t *ex, const char *p, size_t n)
         if (buf_len(&ex->piece) >= PIECE_MAX) flush_piece(ex);
         if (!recording(ex)) {
             /* usage is read for the capture only */
-        } else if (ex->encoded == 1 && (is_compression(ex, "gzip") || is_compression(ex, "deflate") ||
-                                        is_compression(ex, "x-gzip"))) {
-            inflate_some(ex, p, n);
+        } else if (ex->encoded == 1) {
+            decode_some(ex, p, n);
         } else if (!ex->encoded) {
             buf_append(&ex->usage_copy, p, n);
         }

@@ -150,7 +150,7 @@ typedef struct exchange {
     sse_t *sse;               /* capture splitter */
     buf_t piece;              /* non-SSE body piece being coalesced */
     buf_t usage_copy;         /* non-SSE body kept for usage (bounded) */
-    struct z_stream_s *zs;    /* inflate, for usage of encoded bodies */
+    struct decoder *dec;      /* Content-Encoding decoder, for usage of encoded bodies */
     sse_t *zsse;              /* SSE splitter over decoded bytes */
     size_t captured_bytes; int capture_truncated;
     struct translate *tr;     /* protocol translation, when client and upstream differ */

@@ -268,6 +268,8 @@ static struct curl_slist *build_headers(exchange_t *ex)
     int inject = up->api_key && !(up->pass_client_key && client_has_auth(ex));
     int keep_client_auth = up->pass_client_key;
     int has_ctype = 0, has_accept = 0;
+    /* a stream whose usage chunk the relay takes out must come uncompressed */
+    int identity = ex->withhold_usage && !ex->tr;
     hdr_t *qh = ex->qh, *xh = NULL;
     size_t nqh = ex->nqh;
     if (ex->tr) {                        /* the other protocol's headers */
@@ -280,6 +282,7 @@ static struct curl_slist *build_headers(exchange_t *ex)
             !strcasecmp(h->name, "content-length") || !strcasecmp(h->name, "expect"))
             continue;
         if (is_credential(h->name) && (!keep_client_auth || inject)) continue;
+        if (identity && !strcasecmp(h->name, "accept-encoding")) continue;
         if (!strcasecmp(h->name, "content-type")) has_ctype = 1;
         if (!strcasecmp(h->name, "accept")) has_accept = 1;
         size_t nl = strlen(h->name);
@@ -302,6 +305,10 @@ static struct curl_slist *build_headers(exchange_t *ex)
         t = curl_slist_append(l, line);
         free(line);
         if (!t) goto fail;
+        l = t;
+    }
+    if (identity) {
+        if (!(t = curl_slist_append(l, "Accept-Encoding: identity"))) goto fail;
         l = t;
     }
     /* headers curl would add on its own: not ours to add */

@@ -163,12 +163,29 @@ compare_direct() {
     compare_direct /v1/chat/completions "$CHAT" -H 'X-Mock-Scenario: 500'
 }
 
-@test "gzip-encoded response: the compressed bytes pass unchanged, usage still read" {
-    start_relay --upstream "$MOCK_URL"
-    compare_direct /v1/chat/completions "$CHAT" -H 'X-Mock-Scenario: gzip' -H 'Accept-Encoding: gzip'
-    grep -qi '^content-encoding: gzip' "$BATS_TEST_TMPDIR/relayed.h"
-    run cap -r 'select(.event=="end") | [.usage.input_tokens, .usage.output_tokens] | @tsv'
-    assert_output "$(printf '11\t5')"
+@test "gzip-, br- and zstd-encoded responses: the compressed bytes pass unchanged, usage still read" {
+    local own='{"model":"mock-model","stream":true,"stream_options":{"include_usage":true},"messages":[]}'
+    for enc in gzip br zstd; do
+        for body in "$CHAT" "$own"; do
+            start_relay --upstream "$MOCK_URL"
+            compare_direct /v1/chat/completions "$body" -H "X-Mock-Scenario: $enc" -H "Accept-Encoding: $enc"
+            grep -qi "^content-encoding: $enc" "$BATS_TEST_TMPDIR/relayed.h"
+            run cap -r 'select(.event=="end") | [.outcome, .usage.input_tokens, .usage.output_tokens] | @tsv'
+            assert_output "$(printf 'ok\t11\t5')"
+        done
+        # a stream whose usage chunk the relay adds and takes out: asked for
+        # uncompressed (a compressed one could not be cut), the client's
+        # Accept-Encoding replaced, its stream without usage
+        start_relay --upstream "$MOCK_URL"
+        fetch "$RELAY_URL" /v1/chat/completions "$SCHAT" "$BATS_TEST_TMPDIR/relayed" -H "X-Mock-Scenario: $enc" -H "Accept-Encoding: $enc"
+        ! grep -qi '^content-encoding' "$BATS_TEST_TMPDIR/relayed.h" || false
+        grep -q 'data: \[DONE\]' "$BATS_TEST_TMPDIR/relayed"
+        ! grep -q '"usage"' "$BATS_TEST_TMPDIR/relayed" || false
+        curl -sS "$MOCK_URL/__mock/last" | jq -e '[.headers[] | select(.[0] | ascii_downcase == "accept-encoding") | .[1]] == ["identity"]'
+        stop_relay
+        run cap -r 'select(.event=="end") | [.outcome, .usage.input_tokens, .usage.output_tokens] | @tsv'
+        assert_output "$(printf 'ok\t11\t5')"
+    done
 }
 
 @test "slow first byte, body without length, tricky headers" {

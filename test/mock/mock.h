@@ -3,6 +3,7 @@
  * connection, that answers like OpenAI or Anthropic and misbehaves on
  * request. Shared declarations of its three files:
  *   util.c     growable strings, JSON escaping and scanning, UTF-8, base64
+ *   encode.c   Content-Encodings: gzip, br, zstd
  *   http.c     connections: request parsing, raw writes, waits, counters
  *   respond.c  routing, scenarios, the response and stream generators
  *   main.c     flags, listening socket, accept loop, signals */
@@ -12,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <zlib.h>
 
 /* ---- util.c ---------------------------------------------------------- */
 struct sb {
@@ -48,6 +50,21 @@ bool json_is_true(const char *v, size_t vn);
 bool ends_with(const char *s, size_t n, const char *suffix);
 bool parse_long(const char *s, size_t n, long *out);
 int64_t now_ms(void);
+
+/* ---- encode.c -------------------------------------------------------- */
+enum { ENC_NONE, ENC_GZIP, ENC_BR, ENC_ZSTD };
+struct enc {
+	int kind;
+	bool on;
+	struct z_stream_s z;
+	struct BrotliEncoderStateStruct *br;
+	struct ZSTD_CCtx_s *zs;
+};
+const char *enc_name(int kind);          /* the Content-Encoding, or NULL */
+bool enc_begin(struct enc *e, int kind);
+/* n more bytes, flushed; last: the end of the encoded stream */
+void enc_put(struct enc *e, const char *p, size_t n, bool last, struct sb *dst);
+void enc_end(struct enc *e);
 
 /* ---- http.c ---------------------------------------------------------- */
 struct hdr {

@@ -39,6 +39,8 @@ enum scen {
 	SC_RESET,
 	SC_SLOW,
 	SC_GZIP,
+	SC_BR,
+	SC_ZSTD,
 	SC_DRIP,
 	SC_HANG,
 	SC_NOLENGTH,
@@ -53,7 +55,7 @@ enum scen {
 static const char *const scen_names[SC_COUNT] = {
 	"default", "echo",  "crlf",    "comments", "multiline", "ping",
 	"error-midstream",  "split-utf8", "big-event", "429", "500",
-	"reset",   "slow",  "gzip",    "drip",     "hang",      "nolength",
+	"reset",   "slow",  "gzip",    "br",       "zstd",      "drip",     "hang",      "nolength",
 	"headers", "big-head", "garbage", "304", "strict",
 };
 
@@ -670,10 +672,33 @@ static void tf_ping(struct evl *l)
 
 struct out {
 	struct ctx *x;
-	bool chunked, crlf, gz, split;
-	z_stream z;
-	bool zinit;
+	bool chunked, crlf, split;
+	struct enc enc;
 };
+
+/* The Content-Encoding of the answer: that of the gzip, br and zstd
+ * scenarios, unless the request has an Accept-Encoding that does not name
+ * it (no Accept-Encoding at all: encoded anyway, a careless server). */
+static int enc_of(const struct ctx *x)
+{
+	int k = x->sc == SC_GZIP ? ENC_GZIP : x->sc == SC_BR ? ENC_BR :
+		x->sc == SC_ZSTD ? ENC_ZSTD : ENC_NONE;
+	size_t vn;
+	const char *ae = k ? req_header(x->r, "Accept-Encoding", &vn) : NULL;
+	if (ae) {
+		const char *name = enc_name(k);
+		size_t nl = strlen(name);
+		bool named = false;
+		for (size_t i = 0; i + nl <= vn; i++)
+			if (!strncasecmp(ae + i, name, nl) &&
+			    (i == 0 || ae[i - 1] == ' ' || ae[i - 1] == ',') &&
+			    (i + nl == vn || ae[i + nl] == ',' || ae[i + nl] == ';' || ae[i + nl] == ' '))
+				named = true;
+		if (!named)
+			k = ENC_NONE;
+	}
+	return k;
+}
 
 static int out_piece(struct out *o, const char *p, size_t n)
 {
@@ -689,22 +714,6 @@ static int out_piece(struct out *o, const char *p, size_t n)
 	int rc = send_all(o->x->c->fd, f.p, f.len);
 	sb_free(&f);
 	return rc;
-}
-
-static void deflate_into(z_stream *z, const char *p, size_t n, int flush,
-			 struct sb *dst)
-{
-	z->next_in = (Bytef *)(uintptr_t)p;
-	z->avail_in = (uInt)n;
-	unsigned char tmp[16384];
-	do {
-		z->next_out = tmp;
-		z->avail_out = sizeof tmp;
-		int rc = deflate(z, flush);
-		if (rc == Z_STREAM_ERROR)
-			return;
-		sb_add(dst, tmp, sizeof tmp - z->avail_out);
-	} while (z->avail_out == 0 || z->avail_in > 0);
 }
 
 /* Writes bytes split in the middle of every multi-byte UTF-8 character,
@@ -742,8 +751,8 @@ static int out_event(struct out *o, const char *p, size_t n)
 		p = t.p;
 		n = t.len;
 	}
-	if (o->gz) {
-		deflate_into(&o->z, p, n, Z_SYNC_FLUSH, &z);
+	if (o->enc.on) {
+		enc_put(&o->enc, p, n, false, &z);
 		p = z.p;
 		n = z.len;
 	}
@@ -755,10 +764,10 @@ static int out_event(struct out *o, const char *p, size_t n)
 
 static int out_finish(struct out *o)
 {
-	if (o->gz) {
+	if (o->enc.on) {
 		struct sb z;
 		sb_init(&z);
-		deflate_into(&o->z, "", 0, Z_FINISH, &z);
+		enc_put(&o->enc, "", 0, true, &z);
 		int rc = out_piece(o, z.p, z.len);
 		sb_free(&z);
 		if (rc < 0)
@@ -769,15 +778,12 @@ static int out_finish(struct out *o)
 	return 0;
 }
 
-static void gzip_all(const char *p, size_t n, struct sb *dst)
+static void encode_all(int kind, const char *p, size_t n, struct sb *dst)
 {
-	z_stream z;
-	memset(&z, 0, sizeof z);
-	if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 31, 8,
-			 Z_DEFAULT_STRATEGY) != Z_OK)
-		return;
-	deflate_into(&z, p, n, Z_FINISH, dst);
-	deflateEnd(&z);
+	struct enc e;
+	if (enc_begin(&e, kind))
+		enc_put(&e, p, n, true, dst);
+	enc_end(&e);
 }
 
 static void head_start(struct sb *h, int status, const char *ctype)
@@ -798,8 +804,8 @@ static void scenario_headers(const struct ctx *x, struct sb *h)
 			   /* obsolete line folding, whitespace before the colon */
 			   "X-Folded: first\r\n  second\r\n"
 			   "X-Spaced \t: yes \r\n");
-	if (x->sc == SC_GZIP)
-		sb_puts(h, "Content-Encoding: gzip\r\n");
+	if (enc_of(x))
+		sb_printf(h, "Content-Encoding: %s\r\n", enc_name(enc_of(x)));
 	/* header lines of up to 1000 bytes each, X-Mock-Head-Bytes in all */
 	for (long left = x->sc == SC_BIG_HEAD ? x->head_bytes : 0, i = 0;
 	     left > 0; i++) {
@@ -823,8 +829,8 @@ static bool send_body(struct ctx *x, int status, const char *ctype,
 	sb_init(&h);
 	const char *p = body->p ? body->p : "";
 	size_t n = body->len;
-	if (x->sc == SC_GZIP) {
-		gzip_all(p, n, &gz);
+	if (enc_of(x)) {
+		encode_all(enc_of(x), p, n, &gz);
 		p = gz.p ? gz.p : "";
 		n = gz.len;
 	}
@@ -886,11 +892,8 @@ static bool send_stream(struct ctx *x, struct evl *l)
 	o.chunked = !(x->sc == SC_NOLENGTH || x->r->http10);
 	o.crlf = x->sc == SC_CRLF;
 	o.split = x->sc == SC_SPLIT_UTF8;
-	if (x->sc == SC_GZIP) {
-		if (deflateInit2(&o.z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 31, 8,
-				 Z_DEFAULT_STRATEGY) == Z_OK)
-			o.gz = o.zinit = true;
-	}
+	if (enc_of(x))
+		enc_begin(&o.enc, enc_of(x));
 	bool close = x->r->close || !o.chunked || x->sc == SC_RESET;
 	bool ok = false;
 	struct sb h;
@@ -929,8 +932,7 @@ static bool send_stream(struct ctx *x, struct evl *l)
 aborted:
 	stats_inc(ST_STREAMS_ABORTED);
 done:
-	if (o.zinit)
-		deflateEnd(&o.z);
+	enc_end(&o.enc);
 	sb_free(&h);
 	return ok;
 }

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
+#include <zstd.h>
+#include <brotli/encode.h>
 
 #include "assemble.h"
 #include "capture.h"
@@ -393,12 +395,37 @@ static void test_gzip_and_base64(void **state)
     assemble_free(&a);
     ex_free(&b);
 
-    /* an encoding we cannot read */
+    /* br and zstd bodies (what a client that accepts them may get) */
+    size_t bn = sizeof z;
+    assert_int_equal(BrotliEncoderCompress(5, 22, BROTLI_MODE_TEXT, strlen(body), (const uint8_t *)body, &bn, (uint8_t *)z), BROTLI_TRUE);
     ex_init(&b, "openai", NULL);
     ex_resp(&b, 200, "application/json", "br");
+    ex_chunk(&b, z, bn, 0, NULL, 0);
+    assert_int_equal(assemble_exchange(&b, ASSEMBLE_CLIENT, &a), 0);
+    assert_string_equal(a.text, "caf\xc3\xa9");
+    assemble_free(&a);
+    ex_free(&b);
+    size_t sn = ZSTD_compress(z, sizeof z, body, strlen(body), 3);
+    ex_init(&b, "openai", NULL);
+    ex_resp(&b, 200, "application/json", "zstd");
+    ex_chunk(&b, z, sn, 0, NULL, 0);
+    assert_int_equal(assemble_exchange(&b, ASSEMBLE_CLIENT, &a), 0);
+    assert_string_equal(a.text, "caf\xc3\xa9");
+    assemble_free(&a);
+    ex_free(&b);
+
+    /* an encoding we cannot read, and a corrupt one */
+    ex_init(&b, "openai", NULL);
+    ex_resp(&b, 200, "application/json", "compress");
     ex_chunk(&b, "xx", 2, 0, NULL, 0);
     assert_int_equal(assemble_exchange(&b, ASSEMBLE_CLIENT, &a), -1);
-    assert_non_null(strstr(a.error, "br"));
+    assert_non_null(strstr(a.error, "Content-Encoding compress is not supported"));
+    ex_free(&b);
+    ex_init(&b, "openai", NULL);
+    ex_resp(&b, 200, "application/json", "zstd");
+    ex_chunk(&b, "not zstd at all", 15, 0, NULL, 0);
+    assert_int_equal(assemble_exchange(&b, ASSEMBLE_CLIENT, &a), -1);
+    assert_non_null(strstr(a.error, "the zstd body cannot be decoded"));
     ex_free(&b);
 }
 

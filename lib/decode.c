@@ -125,7 +125,11 @@ static int feed_br(decoder_t *d, const unsigned char *p, size_t n, decode_out_fn
         BrotliDecoderResult r = BrotliDecoderDecompressStream(d->br, &in_left, &in, &out_left, &o, NULL);
         if (sizeof blk - out_left) out(arg, blk, sizeof blk - out_left);
         if (r == BROTLI_DECODER_RESULT_NEEDS_MORE_OUTPUT) continue;
-        if (r == BROTLI_DECODER_RESULT_NEEDS_MORE_INPUT) return 0;
+        if (r == BROTLI_DECODER_RESULT_NEEDS_MORE_INPUT) {
+            /* all input taken; what it decoded may still be held */
+            if (out_left < sizeof blk && BrotliDecoderHasMoreOutput(d->br)) continue;
+            return 0;
+        }
         if (r == BROTLI_DECODER_RESULT_SUCCESS && !d->complete) { d->complete = 1; return in_left ? -1 : 0; }
         return -1;
     }

@@ -25,7 +25,9 @@ else
 BUILD    = build
 endif
 CPPFLAGS += -D_GNU_SOURCE -Ilib -DPLLM_VERSION=\"$(VERSION)\"
-ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) $(CPPFLAGS) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+# a write past a stack array ends the process instead of corrupting it
+HARDEN   = -fstack-protector-strong
+ALL_CFLAGS = -std=c11 $(WARN) $(HARDEN) $(CFLAGS) $(CPPFLAGS) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LIBS     = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -ljq -lm -lpthread
 
 # lib/ and lib/*/ make one static library linked by every program

@@ -40,16 +40,15 @@ int capture_utf8_valid(const char *s, size_t n)
 
 int capture_base64(buf_t *out, const char *p, size_t n)
 {
-    size_t need = 4 * ((n + 2) / 3) + 1;
-    char tmp[4096];
-    /* encode in slices of 3072 input bytes → 4096 output bytes */
+    char tmp[4096 + 1];
+    /* encode in slices of 3072 input bytes → 4096 output bytes, and the
+     * NUL that EVP_EncodeBlock always writes after them */
     while (n > 0) {
         size_t take = n > 3072 ? 3072 : n;
         int len = EVP_EncodeBlock((unsigned char *)tmp, (const unsigned char *)p, (int)take);
         if (len < 0 || buf_append(out, tmp, (size_t)len) < 0) return -1;
         p += take; n -= take;
     }
-    (void)need;
     return 0;
 }
 

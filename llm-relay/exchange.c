@@ -645,11 +645,23 @@ static void analyse_decoded(exchange_t *ex, const char *p, size_t n)
         if (!ex->zsse) ex->zsse = sse_new(ex->conf->max_event, on_decoded_event, ex);
         if (ex->zsse) sse_feed(ex->zsse, p, n);
     } else {
-        buf_append(&ex->usage_copy, p, n);   /* bounded: stops at USAGE_MAX */
+        /* the usage of a whole body is read from its first USAGE_MAX bytes */
+        if (buf_append(&ex->usage_copy, p, n) < 0 && ex->encoded == 1) ex->encoded = 2;
     }
 }
 
-static void on_decoded(void *arg, const char *p, size_t n) { analyse_decoded(arg, p, n); }
+static void on_decoded(void *arg, const char *p, size_t n)
+{
+    exchange_t *ex = arg;
+    ex->dec_out += n;
+    analyse_decoded(ex, p, n);
+}
+
+/* A decompression bomb gets no more of the relay's time than this: past
+ * 64 MiB decoded at over 200 times the encoded size (JSON and event
+ * streams compress 5 to 20 times), the usage is left unknown. */
+#define BOMB_FLOOR (64u << 20)
+#define BOMB_RATIO 200
 
 /* An encoded body (gzip, deflate, br, zstd), decoded for usage only: the
  * client and the capture get the bytes as they came. */
@@ -659,7 +671,9 @@ static void decode_some(exchange_t *ex, const char *p, size_t n)
         ex->dec = decoder_new(hdr_get(ex->rh, ex->nrh, "content-encoding"));
         if (!ex->dec) { ex->encoded = 2; return; }
     }
+    ex->dec_in += n;
     if (decoder_feed(ex->dec, p, n, on_decoded, ex) < 0) ex->encoded = 2;  /* corrupt: usage unknown */
+    if (ex->dec_out > BOMB_FLOOR && ex->dec_out / BOMB_RATIO > ex->dec_in) ex->encoded = 2;
 }
 
 size_t ex_on_body(exchange_t *ex, const char *p, size_t n)

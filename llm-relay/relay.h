@@ -151,6 +151,7 @@ typedef struct exchange {
     buf_t piece;              /* non-SSE body piece being coalesced */
     buf_t usage_copy;         /* non-SSE body kept for usage (bounded) */
     struct decoder *dec;      /* Content-Encoding decoder, for usage of encoded bodies */
+    uint64_t dec_in, dec_out; /* its bytes in and out */
     sse_t *zsse;              /* SSE splitter over decoded bytes */
     size_t captured_bytes; int capture_truncated;
     struct translate *tr;     /* protocol translation, when client and upstream differ */

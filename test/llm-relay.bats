@@ -188,6 +188,25 @@ compare_direct() {
     done
 }
 
+@test "a compressed stream that decodes to far more than it weighs (a bomb) is relayed whole, its usage left unknown" {
+    python3 "$TOOLS/bomb-server.py" "$BATS_TEST_TMPDIR/bomb.port" &
+    BG_PIDS="${BG_PIDS:-} $!"
+    wait_for "$BATS_TEST_TMPDIR/bomb.port" "[0-9]" || false
+    local up="http://127.0.0.1:$(cat "$BATS_TEST_TMPDIR/bomb.port")"
+    start_relay --upstream "$up"
+    local own='{"model":"m","stream":true,"stream_options":{"include_usage":true}}'
+    # an ordinary ratio: decoded, usage read
+    curl -sS "$RELAY_URL/v1/small" -H 'Accept-Encoding: gzip' -d "$own" -o "$BATS_TEST_TMPDIR/small"
+    # 100 MB from about 100 KB: passed as it came, not decoded past 64 MiB
+    curl -sS "$RELAY_URL/v1/bomb" -H 'Accept-Encoding: gzip' -d "$own" -o "$BATS_TEST_TMPDIR/bomb"
+    curl -sS "$up/v1/bomb" -H 'Accept-Encoding: gzip' -d "$own" -o "$BATS_TEST_TMPDIR/direct"
+    cmp "$BATS_TEST_TMPDIR/bomb" "$BATS_TEST_TMPDIR/direct"
+    [ "$(gzip -dc "$BATS_TEST_TMPDIR/bomb" | tail -c 200 | grep -c prompt_tokens)" -eq 1 ]
+    stop_relay
+    run cap -r 'select(.event=="end") | [.outcome, .usage.input_tokens // "-"] | @tsv'
+    assert_output "$(printf 'ok\t7\nok\t-')"
+}
+
 @test "slow first byte, body without length, tricky headers" {
     start_relay --upstream "$MOCK_URL"
     compare_direct /v1/chat/completions "$CHAT" -H 'X-Mock-Scenario: slow' -H 'X-Mock-Delay-Ms: 300'

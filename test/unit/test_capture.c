@@ -85,12 +85,17 @@ static void bad_input(void **state)
 static void round_trips(void **state)
 {
     (void)state;
-    unsigned char raw[3000];
+    static unsigned char raw[10000];
     for (size_t i = 0; i < sizeof raw; i++)
         raw[i] = (unsigned char)(i * 7 + (i >> 8));
-    /* every length up to 300, then a long one that crosses the decoder's
-     * internal slices */
-    for (size_t n = 0; n <= 3000; n = n < 300 ? n + 1 : n + 2700) {
+    /* every length up to 300, then long ones around the encoder's slices
+     * of 3072 bytes (each fills its 4096-byte block, NUL after) */
+    static const size_t longer[] = { 3000, 3071, 3072, 3073, 6144, 6145, 10000 };
+    size_t lens[301 + sizeof longer / sizeof *longer], nlens = 0;
+    for (size_t n = 0; n <= 300; n++) lens[nlens++] = n;
+    for (size_t i = 0; i < sizeof longer / sizeof *longer; i++) lens[nlens++] = longer[i];
+    for (size_t li = 0; li < nlens; li++) {
+        size_t n = lens[li];
         buf_t e, d;
         buf_init(&e, 0);
         buf_init(&d, 0);

@@ -90,6 +90,20 @@ wait_file() {
     [ -f "$D/.lock" ]
 }
 
+@test "a long line that is not UTF-8 is rejected and kept whole in base64; the lines around it go on" {
+    {
+        ev 2026-11-26T10:00:00Z '"n":1'
+        printf '{"v":1,"bad":"'; head -c 20000 /dev/zero | tr '\0' '\377'; printf '"}\n'
+        ev 2026-11-26T10:00:01Z '"n":2'
+    } > "$BATS_TEST_TMPDIR/in"
+    run --separate-stderr "$TEE" -d "$D" < "$BATS_TEST_TMPDIR/in"
+    assert_success
+    [ "$(wc -l < "$D/2026/11/26.jsonl")" -eq 2 ]
+    today=$(date -u +%Y/%m/%d)
+    [ "$(jq -r '.line' "$D/$today.rejects.jsonl" | base64 -d | wc -c)" -eq 20016 ]
+    jq -e '.reason == "invalid UTF-8 in a string" and .bytes == 20016' "$D/$today.rejects.jsonl"
+}
+
 @test "stdin a pipe whose writer stays open: each line is in the file (and the copy) without waiting for the next" {
     mkfifo "$BATS_TEST_TMPDIR/fifo"
     "$TEE" -d "$D" -o - < "$BATS_TEST_TMPDIR/fifo" > "$BATS_TEST_TMPDIR/copy" 2>"$BATS_TEST_TMPDIR/tee.log" &

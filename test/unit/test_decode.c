@@ -21,11 +21,12 @@ static void collect(void *arg, const char *p, size_t n) { assert_int_equal(buf_a
 
 static char *sample(size_t n)
 {
+    static const char text[] = "data: {\"choices\":[]}\n\n";
     char *s = malloc(n);
     unsigned x = 12345;
     for (size_t i = 0; i < n; i++) {
         x = x * 1103515245u + 12345u;
-        s[i] = (i % 97 < 60) ? "data: {\"choices\":[]}\n\n"[i % 24] : (char)(x >> 16);
+        s[i] = (i % 97 < 60) ? text[i % (sizeof text - 1)] : (char)(x >> 16);
     }
     return s;
 }

@@ -213,7 +213,7 @@ static void test_wrong_key(void **state)
     crypt_reader_free(r);
     /* the second key of a file decrypts what the first key of another wrote */
     snprintf(p, sizeof p, "%s/rotated", tmpdir);
-    FILE *kf = fopen(keyfile, "r"); char l1[100]; fgets(l1, sizeof l1, kf); fgets(l1, sizeof l1, kf); fclose(kf);
+    FILE *kf = fopen(keyfile, "r"); char l1[100]; assert_non_null(fgets(l1, sizeof l1, kf)); assert_non_null(fgets(l1, sizeof l1, kf)); fclose(kf);
     char text[300];
     snprintf(text, sizeof text, "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100\n%s", l1);
     write_text(p, text);

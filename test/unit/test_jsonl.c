@@ -287,7 +287,7 @@ static void test_encrypted_compressed_and_key_rotation(void **state)
     FILE *f = fopen(kp2, "w");
     fprintf(f, "%s\n", "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff");
     fclose(f);
-    FILE *g = fopen(kp, "r"); char old[200]; fgets(old, sizeof old, g); fgets(old, sizeof old, g); fclose(g);
+    FILE *g = fopen(kp, "r"); char old[200]; assert_non_null(fgets(old, sizeof old, g)); assert_non_null(fgets(old, sizeof old, g)); fclose(g);
     f = fopen(kp2, "a"); fputs(old, f); fclose(f);
     crypt_keys_t *k = crypt_keys_load(kp, err, sizeof err);
     assert_non_null(k);

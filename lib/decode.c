@@ -19,6 +19,8 @@ struct decoder {
     unsigned char first;       /* (zlib or raw is told by the first two) */
     BrotliDecoderState *br;
     ZSTD_DStream *zs;
+    unsigned char zmagic[4];   /* zstd: the first bytes of the frame begun */
+    size_t zmagic_have;
 };
 
 #define OUT_BLOCK 16384
@@ -135,16 +137,32 @@ static int feed_br(decoder_t *d, const unsigned char *p, size_t n, decode_out_fn
     }
 }
 
+/* RFC 8878's frames: a Zstandard frame or a skippable one. The library
+ * also takes the legacy formats of zstd 0.x, whose streaming decoders find
+ * a fault or not depending on how the bytes are split: not a content coding. */
+static int zstd_magic_ok(const unsigned char *m)
+{
+    uint32_t v = (uint32_t)m[0] | (uint32_t)m[1] << 8 | (uint32_t)m[2] << 16 | (uint32_t)m[3] << 24;
+    return v == 0xFD2FB528u || (v & 0xFFFFFFF0u) == 0x184D2A50u;
+}
+
 static int feed_zstd(decoder_t *d, const unsigned char *p, size_t n, decode_out_fn out, void *arg)
 {
     char blk[OUT_BLOCK];
     ZSTD_inBuffer in = { p, n, 0 };
     for (;;) {
+        if (d->zmagic_have < 4 && in.pos < in.size) {   /* a frame begins: look at its magic */
+            size_t k = 4 - d->zmagic_have < in.size - in.pos ? 4 - d->zmagic_have : in.size - in.pos;
+            memcpy(d->zmagic + d->zmagic_have, p + in.pos, k);
+            d->zmagic_have += k;
+            if (d->zmagic_have == 4 && !zstd_magic_ok(d->zmagic)) return -1;
+        }
         ZSTD_outBuffer o = { blk, sizeof blk, 0 };
         size_t r = ZSTD_decompressStream(d->zs, &o, &in);
         if (ZSTD_isError(r)) return -1;
         if (o.pos) out(arg, blk, o.pos);
         d->complete = r == 0;              /* a frame ended and all of it is out */
+        if (r == 0) d->zmagic_have = 0;    /* what follows begins another */
         if (in.pos == in.size && o.pos < o.size) return 0;
     }
 }

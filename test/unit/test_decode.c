@@ -192,6 +192,31 @@ static void test_zstd_window_limit(void **st)
     free(in); free(enc);
 }
 
+static void test_zstd_frames_of_rfc8878_only(void **st)
+{
+    (void)st;
+    buf_t out; buf_init(&out, 0);
+    int complete;
+    /* a legacy (zstd 0.5) magic number, whole and split: refused both ways */
+    static const char legacy[] = "\x25\xb5\x2f\xfd\x01\x40\x00\x00";
+    assert_int_equal(decode("zstd", legacy, 8, 0, &out, &complete), -1);
+    assert_int_equal(decode("zstd", legacy, 8, 1, &out, &complete), -1);
+    /* a skippable frame, then a frame of data, then a legacy one after it */
+    char enc[256];
+    memcpy(enc, "\x50\x2a\x4d\x18\x03\x00\x00\x00xyz", 11);
+    size_t len = 11 + compress_as("zstd", "after the skippable frame", 25, enc + 11, sizeof enc - 11);
+    for (size_t step = 0; step <= 1; step++) {
+        buf_reset(&out);
+        assert_int_equal(decode("zstd", enc, len, step, &out, &complete), 0);
+        assert_int_equal(buf_len(&out), 25);
+        assert_memory_equal(buf_ptr(&out), "after the skippable frame", 25);
+        assert_true(complete);
+    }
+    memcpy(enc + len, legacy, 8);
+    assert_int_equal(decode("zstd", enc, len + 8, 3, &out, &complete), -1);
+    buf_free(&out);
+}
+
 static void test_names(void **st)
 {
     (void)st;
@@ -218,6 +243,7 @@ int main(void)
         cmocka_unit_test(test_gzip_members_and_zstd_frames),
         cmocka_unit_test(test_corrupt_and_trailing),
         cmocka_unit_test(test_zstd_window_limit),
+        cmocka_unit_test(test_zstd_frames_of_rfc8878_only),
         cmocka_unit_test(test_names),
     };
     return cmocka_run_group_tests_name("decode", tests, NULL, NULL);

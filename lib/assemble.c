@@ -148,10 +148,11 @@ int assemble_body(const merged_t *m, int side, buf_t *out)
 
 typedef struct { buf_t *out; int full; } sink_t;
 
-static void into(void *arg, const char *p, size_t n)
+static int into(void *arg, const char *p, size_t n)
 {
     sink_t *k = arg;
-    if (!k->full && buf_append(k->out, p, n)) k->full = 1;
+    if (buf_append(k->out, p, n)) k->full = 1;
+    return k->full;
 }
 
 /* Decode body per enc into out. 0, or -1 with a's error set. A body cut

@@ -108,7 +108,7 @@ static int feed_zlib(decoder_t *d, const unsigned char *p, size_t n, decode_out_
         d->z.avail_out = sizeof blk;
         int rc = inflate(&d->z, Z_NO_FLUSH);
         size_t got = sizeof blk - d->z.avail_out;
-        if (got) out(arg, blk, got);
+        if (got && out(arg, blk, got)) return 1;
         if (rc == Z_STREAM_END) { d->complete = 1; continue; }
         if (rc == Z_BUF_ERROR) return 0;                     /* wants more input */
         if (rc != Z_OK) return -1;
@@ -125,7 +125,7 @@ static int feed_br(decoder_t *d, const unsigned char *p, size_t n, decode_out_fn
         size_t out_left = sizeof blk;
         uint8_t *o = (uint8_t *)blk;
         BrotliDecoderResult r = BrotliDecoderDecompressStream(d->br, &in_left, &in, &out_left, &o, NULL);
-        if (sizeof blk - out_left) out(arg, blk, sizeof blk - out_left);
+        if (sizeof blk - out_left && out(arg, blk, sizeof blk - out_left)) return 1;
         if (r == BROTLI_DECODER_RESULT_NEEDS_MORE_OUTPUT) continue;
         if (r == BROTLI_DECODER_RESULT_NEEDS_MORE_INPUT) {
             /* all input taken; what it decoded may still be held */
@@ -160,7 +160,7 @@ static int feed_zstd(decoder_t *d, const unsigned char *p, size_t n, decode_out_
         ZSTD_outBuffer o = { blk, sizeof blk, 0 };
         size_t r = ZSTD_decompressStream(d->zs, &o, &in);
         if (ZSTD_isError(r)) return -1;
-        if (o.pos) out(arg, blk, o.pos);
+        if (o.pos && out(arg, blk, o.pos)) return 1;
         d->complete = r == 0;              /* a frame ended and all of it is out */
         if (r == 0) d->zmagic_have = 0;    /* what follows begins another */
         if (in.pos == in.size && o.pos < o.size) return 0;
@@ -170,7 +170,7 @@ static int feed_zstd(decoder_t *d, const unsigned char *p, size_t n, decode_out_
 int decoder_feed(decoder_t *d, const char *p, size_t n, decode_out_fn out, void *arg)
 {
     const unsigned char *u = (const unsigned char *)p;
-    if (d->failed) return -1;
+    if (d->failed) return -1;   /* also after a stop */
     if (n == 0) return 0;
     int rc;
     if (d->kind == K_DEFLATE && !d->zinit) {
@@ -190,6 +190,6 @@ int decoder_feed(decoder_t *d, const char *p, size_t n, decode_out_fn out, void 
     } else {
         rc = feed_zstd(d, u, n, out, arg);
     }
-    if (rc < 0) d->failed = 1;
+    if (rc) d->failed = 1;             /* corrupt, or stopped: no more decoding */
     return rc;
 }

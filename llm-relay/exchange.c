@@ -639,29 +639,32 @@ static void flush_piece(exchange_t *ex)
 }
 
 /* Decoded bytes of a compressed body, for usage only. */
-static void analyse_decoded(exchange_t *ex, const char *p, size_t n)
+/* Decoded bytes of a compressed body, for usage only. 1: no more needed
+ * (a whole body's usage is read from its first USAGE_MAX bytes). */
+static int analyse_decoded(exchange_t *ex, const char *p, size_t n)
 {
     if (ex->is_sse) {
         if (!ex->zsse) ex->zsse = sse_new(ex->conf->max_event, on_decoded_event, ex);
         if (ex->zsse) sse_feed(ex->zsse, p, n);
-    } else {
-        /* the usage of a whole body is read from its first USAGE_MAX bytes */
-        if (buf_append(&ex->usage_copy, p, n) < 0 && ex->encoded == 1) ex->encoded = 2;
+        return 0;
     }
-}
-
-static void on_decoded(void *arg, const char *p, size_t n)
-{
-    exchange_t *ex = arg;
-    ex->dec_out += n;
-    analyse_decoded(ex, p, n);
+    return buf_append(&ex->usage_copy, p, n) < 0;
 }
 
 /* A decompression bomb gets no more of the relay's time than this: past
  * 64 MiB decoded at over 200 times the encoded size (JSON and event
- * streams compress 5 to 20 times), the usage is left unknown. */
+ * streams compress 5 to 20 times), decoding stops (within a 16 KiB piece
+ * of output, even inside one feed) and the usage is left unknown. */
 #define BOMB_FLOOR (64u << 20)
 #define BOMB_RATIO 200
+
+static int on_decoded(void *arg, const char *p, size_t n)
+{
+    exchange_t *ex = arg;
+    ex->dec_out += n;
+    if (analyse_decoded(ex, p, n)) return 1;
+    return ex->dec_out > BOMB_FLOOR && ex->dec_out / BOMB_RATIO > ex->dec_in;
+}
 
 /* An encoded body (gzip, deflate, br, zstd), decoded for usage only: the
  * client and the capture get the bytes as they came. */
@@ -672,8 +675,8 @@ static void decode_some(exchange_t *ex, const char *p, size_t n)
         if (!ex->dec) { ex->encoded = 2; return; }
     }
     ex->dec_in += n;
-    if (decoder_feed(ex->dec, p, n, on_decoded, ex) < 0) ex->encoded = 2;  /* corrupt: usage unknown */
-    if (ex->dec_out > BOMB_FLOOR && ex->dec_out / BOMB_RATIO > ex->dec_in) ex->encoded = 2;
+    /* corrupt, a bomb, or all the usage copy holds: decoded no further */
+    if (decoder_feed(ex->dec, p, n, on_decoded, ex) != 0) ex->encoded = 2;
 }
 
 size_t ex_on_body(exchange_t *ex, const char *p, size_t n)

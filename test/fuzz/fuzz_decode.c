@@ -17,12 +17,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 typedef struct { buf_t b; size_t total; } got_t;
 
 /* every byte counted; the first OUT_CAP kept */
-static void collect(void *arg, const char *p, size_t n)
+static int collect(void *arg, const char *p, size_t n)
 {
     got_t *g = arg;
     g->total += n;
     size_t room = OUT_CAP - buf_len(&g->b);
     buf_append(&g->b, p, n < room ? n : room);
+    return 0;
 }
 
 /* 0 ok, 1 corrupt; *complete; out gets the bytes (up to OUT_CAP) */
@@ -33,7 +34,7 @@ static int run(const char *enc, const uint8_t *p, size_t n, size_t step, got_t *
     int bad = 0;
     for (size_t at = 0; at < n && !bad;) {
         size_t k = step && n - at > step ? step : n - at;
-        bad = decoder_feed(d, (const char *)p + at, k, collect, out) < 0;
+        bad = decoder_feed(d, (const char *)p + at, k, collect, out) != 0;
         at += k;
     }
     *complete = decoder_complete(d);

@@ -17,7 +17,7 @@
 #include "buf.h"
 #include "decode.h"
 
-static void collect(void *arg, const char *p, size_t n) { assert_int_equal(buf_append(arg, p, n), 0); }
+static int collect(void *arg, const char *p, size_t n) { assert_int_equal(buf_append(arg, p, n), 0); return 0; }
 
 static char *sample(size_t n)
 {
@@ -217,6 +217,33 @@ static void test_zstd_frames_of_rfc8878_only(void **st)
     buf_free(&out);
 }
 
+static int stop_at_32k(void *arg, const char *p, size_t n)
+{
+    (void)p;
+    *(size_t *)arg += n;
+    return *(size_t *)arg >= 32768;
+}
+
+static void test_callback_stops(void **st)
+{
+    (void)st;
+    const char *codings[] = { "gzip", "deflate", "br", "zstd" };
+    size_t n = 300000;
+    char *in = sample(n), *enc = malloc(n + 1024);
+    for (size_t c = 0; c < 4; c++) {
+        size_t len = compress_as(codings[c], in, n, enc, n + 1024);
+        decoder_t *d = decoder_new(codings[c]);
+        size_t got = 0;
+        /* stopped inside one feed of the whole body: no more output */
+        assert_int_equal(decoder_feed(d, enc, len, stop_at_32k, &got), 1);
+        assert_true(got >= 32768 && got < 32768 + 16384);
+        assert_int_equal(decoder_feed(d, enc, 1, stop_at_32k, &got), -1);
+        assert_false(decoder_complete(d));
+        decoder_free(d);
+    }
+    free(in); free(enc);
+}
+
 static void test_names(void **st)
 {
     (void)st;
@@ -244,6 +271,7 @@ int main(void)
         cmocka_unit_test(test_corrupt_and_trailing),
         cmocka_unit_test(test_zstd_window_limit),
         cmocka_unit_test(test_zstd_frames_of_rfc8878_only),
+        cmocka_unit_test(test_callback_stops),
         cmocka_unit_test(test_names),
     };
     return cmocka_run_group_tests_name("decode", tests, NULL, NULL);

@@ -146,11 +146,11 @@ int assemble_body(const merged_t *m, int side, buf_t *out)
 
 /* ---- Content-Encoding ---- */
 
-typedef struct { buf_t *out; int full; } sink_t;
+typedef struct { buf_t *out; int full; } decoded_t;
 
 static int into(void *arg, const char *p, size_t n)
 {
-    sink_t *k = arg;
+    decoded_t *k = arg;
     if (buf_append(k->out, p, n)) k->full = 1;
     return k->full;
 }
@@ -163,7 +163,7 @@ static int decode(assembled_t *a, const char *enc, const buf_t *body, buf_t *out
     if (!d)
         return decode_supported(enc) ? fail(a, "%s", "out of memory") :
                fail(a, "Content-Encoding %.64s is not supported", enc);
-    sink_t k = { out, 0 };
+    decoded_t k = { out, 0 };
     int rc = decoder_feed(d, buf_ptr(body), buf_len(body), into, &k);
     decoder_free(d);
     if (rc || k.full)

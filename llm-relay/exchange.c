@@ -107,6 +107,10 @@ void ex_free(exchange_t *ex)
 
 /* ---- emitting events ---- */
 
+/* 1 when the exchange is recorded (not --capture none): no event is built
+ * otherwise, and nothing is read from bodies for the capture (usage) */
+static int recording(const exchange_t *ex) { return !sink_none(ex->r->sink); }
+
 static void put_line(exchange_t *ex, buf_t *line)
 {
     if (sink_put(ex->r->sink, buf_ptr(line), buf_len(line)) == 1) ex->dropped++;
@@ -195,7 +199,7 @@ void ex_emit_client_chunk(exchange_t *ex, const char *p, size_t n)
 static void emit_chunk_side(exchange_t *ex, const char *p, size_t n, int sse, const char *name,
                             size_t name_len, int withheld, int truncated, const char *side)
 {
-    if (sink_none(ex->r->sink)) { ex->seq++; return; }
+    if (!recording(ex)) { ex->seq++; return; }
     if (ex->capture_truncated) return;
     if (ex->captured_bytes + n > ex->conf->capture_max_body) { ex->capture_truncated = 1; return; }
     ex->captured_bytes += n;
@@ -251,10 +255,6 @@ static const char *path_end(const char *uri, char *path, size_t cap, const char 
     *query = q ? q + 1 : NULL;
     return path;
 }
-
-/* 1 when the exchange is recorded (not --capture none): what is read from
- * bodies only for the capture (usage) is not read otherwise */
-static int recording(const exchange_t *ex) { return !sink_none(ex->r->sink); }
 
 /* 1 when a request to this upstream path may get stream usage injected
  * (only for the capture: without one the request goes as it came). */
@@ -522,7 +522,7 @@ void ex_on_headers(exchange_t *ex)
 
 static void response_event(exchange_t *ex)
 {
-    if (!sink_none(ex->r->sink)) {
+    if (recording(ex)) {
         jw_t w;
         jw_event(&w, ex, "response", clock_wall_us());
         jw_int(&w, "status", ex->status);
@@ -638,7 +638,6 @@ static void flush_piece(exchange_t *ex)
     buf_reset(&ex->piece);
 }
 
-/* Decoded bytes of a compressed body, for usage only. */
 /* Decoded bytes of a compressed body, for usage only. 1: no more needed
  * (a whole body's usage is read from its first USAGE_MAX bytes). */
 static int analyse_decoded(exchange_t *ex, const char *p, size_t n)
@@ -846,7 +845,7 @@ void ex_finish(exchange_t *ex, enum outcome o, const char *err)
     int status = ex->relay_status ? ex->relay_status : ex->tr_whole && ex->tr_status ? ex->tr_status : ex->status;
     int64_t total = ex_now_us(ex);
     jw_t w;
-    if (sink_none(ex->r->sink)) goto ended;
+    if (!recording(ex)) goto ended;
     jw_event(&w, ex, "end", clock_wall_us());
     jw_str(&w, "outcome", ex_outcome_name(o));
     if (status) jw_int(&w, "status", status); else jw_null(&w, "status");

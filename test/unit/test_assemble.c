@@ -396,23 +396,21 @@ static void test_gzip_and_base64(void **state)
     ex_free(&b);
 
     /* br and zstd bodies (what a client that accepts them may get) */
-    size_t bn = sizeof z;
-    assert_int_equal(BrotliEncoderCompress(5, 22, BROTLI_MODE_TEXT, strlen(body), (const uint8_t *)body, &bn, (uint8_t *)z), BROTLI_TRUE);
-    ex_init(&b, "openai", NULL);
-    ex_resp(&b, 200, "application/json", "br");
-    ex_chunk(&b, z, bn, 0, NULL, 0);
-    assert_int_equal(assemble_exchange(&b, ASSEMBLE_CLIENT, &a), 0);
-    assert_string_equal(a.text, "caf\xc3\xa9");
-    assemble_free(&a);
-    ex_free(&b);
-    size_t sn = ZSTD_compress(z, sizeof z, body, strlen(body), 3);
-    ex_init(&b, "openai", NULL);
-    ex_resp(&b, 200, "application/json", "zstd");
-    ex_chunk(&b, z, sn, 0, NULL, 0);
-    assert_int_equal(assemble_exchange(&b, ASSEMBLE_CLIENT, &a), 0);
-    assert_string_equal(a.text, "caf\xc3\xa9");
-    assemble_free(&a);
-    ex_free(&b);
+    static const char *const codings[] = { "br", "zstd" };
+    for (size_t i = 0; i < 2; i++) {
+        size_t cn = sizeof z;
+        if (i == 0)
+            assert_int_equal(BrotliEncoderCompress(5, 22, BROTLI_MODE_TEXT, strlen(body), (const uint8_t *)body, &cn, (uint8_t *)z), BROTLI_TRUE);
+        else
+            cn = ZSTD_compress(z, sizeof z, body, strlen(body), 3);
+        ex_init(&b, "openai", NULL);
+        ex_resp(&b, 200, "application/json", codings[i]);
+        ex_chunk(&b, z, cn, 0, NULL, 0);
+        assert_int_equal(assemble_exchange(&b, ASSEMBLE_CLIENT, &a), 0);
+        assert_string_equal(a.text, "caf\xc3\xa9");
+        assemble_free(&a);
+        ex_free(&b);
+    }
 
     /* an encoding we cannot read, and a corrupt one */
     ex_init(&b, "openai", NULL);

@@ -19,6 +19,9 @@
 
 static int collect(void *arg, const char *p, size_t n) { assert_int_equal(buf_append(arg, p, n), 0); return 0; }
 
+/* the codings a decoder is made for */
+static const char *const codings[] = { "gzip", "deflate", "br", "zstd" };
+
 static char *sample(size_t n)
 {
     static const char text[] = "data: {\"choices\":[]}\n\n";
@@ -111,7 +114,6 @@ static void test_zstd(void **st) { (void)st; round_trip("zstd", "zstd"); }
 static void test_cut_anywhere_same_bytes(void **st)
 {
     (void)st;
-    const char *codings[] = { "gzip", "deflate", "br", "zstd" };
     size_t n = 100000;
     char *in = sample(n), *enc = malloc(n + 1024);
     for (size_t c = 0; c < 4; c++) {
@@ -152,7 +154,6 @@ static void test_gzip_members_and_zstd_frames(void **st) { (void)st; concatenate
 static void test_corrupt_and_trailing(void **st)
 {
     (void)st;
-    const char *codings[] = { "gzip", "deflate", "br", "zstd" };
     for (size_t i = 0; i < 4; i++) {
         char enc[512];
         size_t len = compress_as(codings[i], "hello, hello, hello", 19, enc, sizeof enc - 8);
@@ -227,7 +228,6 @@ static int stop_at_32k(void *arg, const char *p, size_t n)
 static void test_callback_stops(void **st)
 {
     (void)st;
-    const char *codings[] = { "gzip", "deflate", "br", "zstd" };
     size_t n = 300000;
     char *in = sample(n), *enc = malloc(n + 1024);
     for (size_t c = 0; c < 4; c++) {
